@@ -1,0 +1,60 @@
+"""The application factory: config, database, AppBuilder (security, Babel), views, APIs and CLI."""
+import logging
+import os
+import secrets
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from app.extensions import csrf, db, migrate
+
+log = logging.getLogger(__name__)
+
+
+def _secret_key(app: Flask) -> str:
+    """SECRET_KEY from the environment, else one kept in the instance folder across restarts."""
+    if app.config.get("SECRET_KEY"):
+        return app.config["SECRET_KEY"]
+    path = os.path.join(app.config["INSTANCE_DIR"], "secret_key")
+    if os.path.exists(path):
+        with open(path) as fh:
+            return fh.read().strip()
+    key = secrets.token_hex(32)
+    with open(path, "w") as fh:
+        fh.write(key)
+    os.chmod(path, 0o600)
+    return key
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=None)
+    app.config.from_object("config")
+    if overrides:
+        app.config.update(overrides)
+    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
+    app.config["SECRET_KEY"] = _secret_key(app)
+
+    from app import models  # noqa: F401  (every table on Model.metadata before AppBuilder starts)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True, compare_type=True)
+
+    with app.app_context():
+        appbuilder = AppBuilder()
+        appbuilder.init_app(app, db.session)
+        from app.views import register_views
+        from app.api import register_apis
+
+        register_views(appbuilder)
+        register_apis(appbuilder)
+
+    from app.cli import register_cli
+    from app.errors import register_error_handlers
+    from app.views.formatting import register_template_helpers
+
+    register_cli(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app

@@ -1,0 +1,7 @@
+"""REST resources (FAB ModelRestApi, JWT auth). OpenAPI at /api/v1/_openapi."""
+from app.api.resources import AssetApi, CustomerApi, EngineerApi, SparePartApi, TicketApi
+
+
+def register_apis(appbuilder) -> None:
+    for api in (TicketApi, CustomerApi, AssetApi, SparePartApi, EngineerApi):
+        appbuilder.add_api(api)

@@ -1,0 +1,68 @@
+"""CLI: `flask --app app init` and `flask --app app demo seed`. Thin: the work is in app.services."""
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.extensions import db
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Upgrade the database, sync roles and permissions, create the admin (idempotent)."""
+    from flask_migrate import upgrade
+
+    from app.services.bootstrap import ensure_admin, ensure_reference_data
+    from app.services.roles import sync_roles
+
+    upgrade()
+    appbuilder = current_app.appbuilder
+    unknown = sync_roles(appbuilder)
+    for role, perm, view in unknown:
+        click.secho(f"warning: role {role} grants unknown permission {perm} on {view}", fg="yellow")
+    ensure_reference_data(db.session)
+    cfg = current_app.config
+    generated = ensure_admin(appbuilder.sm, cfg["ADMIN_USERNAME"], cfg.get("ADMIN_PASSWORD"), cfg["ADMIN_EMAIL"])
+    if generated:
+        click.secho(f"Admin login created: {cfg['ADMIN_USERNAME']} / {generated}", fg="green", bold=True)
+        click.echo("Keep this password; it is shown only once (set ADMIN_PASSWORD to choose your own).")
+    else:
+        click.echo(f"Admin login {cfg['ADMIN_USERNAME']!r} is ready.")
+    click.echo("Database, roles and permissions are up to date.")
+
+
+@click.group("demo")
+def demo_group():
+    """Demo data."""
+
+
+@demo_group.command("seed")
+@click.option("--tickets", "ticket_count", type=click.IntRange(min=0), default=None,
+              help="Also bulk-generate this many extra tickets (fast, with a progress bar).")
+@click.option("--seed", "random_seed", type=int, default=20261122, show_default=True,
+              help="Random seed, for repeatable data.")
+@with_appcontext
+def demo_seed_command(ticket_count, random_seed):
+    """Create realistic demo data and one demo login per role (idempotent)."""
+    from tqdm import tqdm
+
+    from app.services import demo
+
+    appbuilder = current_app.appbuilder
+    result = demo.seed(db.session, appbuilder.sm, random_seed=random_seed)
+    if result.created:
+        click.echo(f"Demo data created: {result.summary()}")
+    else:
+        click.echo("Demo data already present.")
+    click.echo("Demo logins (demo only — change or remove them in production):")
+    for username, password, role in demo.DEMO_LOGINS:
+        click.echo(f"  {role:<10} {username} / {password}")
+    if ticket_count:
+        with tqdm(total=ticket_count, unit="ticket", desc="tickets") as bar:
+            rate = demo.bulk_tickets(db.session, ticket_count, random_seed=random_seed, progress=bar.update)
+        click.echo(f"{ticket_count} tickets generated ({rate:,.0f} tickets/s).")
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(demo_group)

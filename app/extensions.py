@@ -1,0 +1,11 @@
+"""Extension singletons. AppBuilder itself is created inside create_app() (FAB 5 requirement)."""
+from flask_appbuilder import Model
+from flask_appbuilder.models.sqla.base import SQLA
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+# FAB's security tables live on Model.metadata; sharing it keeps Alembic from proposing to drop them.
+db = SQLA(metadata=Model.metadata)
+migrate = Migrate()
+# Every form post is CSRF-checked; FAB exempts its token-authenticated REST APIs.
+csrf = CSRFProtect()

@@ -1,0 +1,43 @@
+"""What `flask init` makes sure of, besides the schema: reference codes, roles and the admin login."""
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Category, Priority, ServiceType
+from app.services import vocabulary
+from app.services.roles import ADMIN
+
+
+def ensure_reference_data(session: Session) -> int:
+    """Insert the stable codes that are missing; never overwrite names a manager has edited."""
+    added = 0
+    tables = [
+        (Category, [dict(code=c, name_zh=zh, name_en=en, sort_order=i)
+                    for i, (c, zh, en) in enumerate(vocabulary.CATEGORIES)]),
+        (ServiceType, [dict(code=c, name_zh=zh, name_en=en, sort_order=i)
+                       for i, (c, zh, en) in enumerate(vocabulary.SERVICE_TYPES)]),
+        (Priority, [dict(code=c, name_zh=zh, name_en=en, rank=rank, sort_order=rank)
+                    for c, zh, en, rank in vocabulary.PRIORITIES]),
+    ]
+    for model, rows in tables:
+        existing = set(session.scalars(select(model.code)))
+        for row in rows:
+            if row["code"] not in existing:
+                session.add(model(**row))
+                added += 1
+    session.commit()
+    return added
+
+
+def ensure_admin(sm, username: str, password: str | None, email: str) -> str | None:
+    """Create the admin login if missing. Returns the generated password when none was given."""
+    if sm.find_user(username=username) is not None:
+        return None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    user = sm.add_user(username, "Admin", "System", email, sm.find_role(ADMIN), password=password)
+    if not user:
+        raise RuntimeError(f"could not create the admin user {username!r}")
+    return generated

@@ -1,0 +1,133 @@
+"""Roles and their permissions: the least each job needs. `sync_roles` makes the database match.
+
+A grant is (permission, view) on FAB's permission-view pairs. Menu entries follow from the grants:
+a role sees a menu item when it may list that item's view.
+"""
+from flask_appbuilder.security.sqla.models import PermissionView, Role
+
+ADMIN, MANAGER, CLERK, ENGINEER, WAREHOUSE = "Admin", "Manager", "Clerk", "Engineer", "Warehouse"
+STAFF_ROLES = (ADMIN, MANAGER, CLERK, ENGINEER, WAREHOUSE)
+# Roles whose work is the whole ticket pool; everyone else sees only tickets assigned to them.
+ALL_TICKETS_ROLES = frozenset({ADMIN, MANAGER, CLERK})
+
+READ = ("can_list", "can_show")
+WRITE = ("can_add", "can_edit")
+DELETE = ("can_delete",)
+API_READ = ("can_get", "can_info")
+API_WRITE = ("can_post", "can_put")
+TICKET_WORK = ("can_transition", "can_note")
+TICKET_DESK = ("can_assign",)
+
+CONFIG_VIEWS = ("Category", "ServiceType", "Priority", "ServiceRegion", "Skill", "Team", "ProductLine", "Product")
+CUSTOMER_VIEWS = ("Customer", "CustomerContact", "Asset")
+INVENTORY_VIEWS = ("Warehouse", "SparePart", "Stock")
+
+# Every staff member may read and edit their own profile and password, and read the API description.
+SELF_SERVICE = [
+    ("can_userinfo", "UserDBModelView"),
+    ("resetmypassword", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+    ("can_get", "MenuApi"),
+    ("can_get", "OpenApi"),
+    ("can_show", "SwaggerView"),
+]
+
+
+def _grant(views, perms, api_perms=()):
+    """Console permissions on each view, and REST permissions on its API (named <View>Api)."""
+    grants = [(p, v) for v in views for p in perms]
+    grants += [(p, f"{v}Api") for v in views for p in api_perms if v in API_RESOURCES]
+    return grants
+
+
+# Views that also have a REST resource (app/api).
+API_RESOURCES = frozenset({"Ticket", "Customer", "Asset", "SparePart", "Engineer"})
+
+ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
+    MANAGER: (
+        _grant(["Ticket"], READ + WRITE + TICKET_WORK + TICKET_DESK, API_READ + API_WRITE)
+        + _grant(["TicketEvent"], READ)
+        + _grant(CUSTOMER_VIEWS, READ + WRITE + DELETE, API_READ + API_WRITE + DELETE)
+        + _grant(CONFIG_VIEWS + ("Engineer",), READ + WRITE + DELETE, API_READ + API_WRITE + DELETE)
+        + _grant(INVENTORY_VIEWS, READ, API_READ)
+        + _grant(["StockMove"], READ)
+    ),
+    CLERK: (
+        _grant(["Ticket"], READ + WRITE + TICKET_WORK + TICKET_DESK, API_READ + API_WRITE)
+        + _grant(["TicketEvent"], READ)
+        + _grant(CUSTOMER_VIEWS, READ + WRITE, API_READ + API_WRITE)
+        + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
+    ),
+    ENGINEER: (
+        # The rows are narrowed to their own tickets by app.access.VisibleTicketsFilter.
+        _grant(["Ticket"], READ + ("can_edit",) + TICKET_WORK, API_READ + ("can_put",))
+        + _grant(["Product", "SparePart", "Stock"], READ, API_READ)
+    ),
+    WAREHOUSE: (
+        _grant(INVENTORY_VIEWS, READ + WRITE, API_READ + API_WRITE)
+        + _grant(["StockMove"], READ)
+        + _grant(["Product"], READ)
+    ),
+}
+
+
+def sees_all_tickets(user) -> bool:
+    return any(role.name in ALL_TICKETS_ROLES for role in getattr(user, "roles", []) or [])
+
+
+def _menu_grants(menu, grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """menu_access for the items whose view the role may list, and for their categories."""
+    out = set()
+    for category in menu.get_list():
+        items = category.childs or [category]
+        for item in items:
+            view = getattr(item, "baseview", None)
+            if item.name == "-" or view is None:
+                continue
+            if ("can_list", view.class_permission_name) in grants:
+                out.add(("menu_access", item.name))
+                if category.childs:
+                    out.add(("menu_access", category.name))
+    return out
+
+
+def sync_roles(appbuilder) -> list[tuple[str, str, str]]:
+    """Create the roles and set each one's permissions to exactly its grants (idempotent).
+
+    Returns grants that name a permission the application does not have — a typo to fix.
+    """
+    sm = appbuilder.sm
+    session = sm.session
+    for name in (ADMIN, "Public") + STAFF_ROLES[1:]:
+        if sm.find_role(name) is None:
+            sm.add_role(name)
+    # Registers every view's permissions and menus, and gives them all to Admin.
+    appbuilder.add_permissions(update_perms=True)
+
+    by_key = {
+        (pv.permission.name, pv.view_menu.name): pv
+        for pv in session.query(PermissionView).all()
+        if pv.permission is not None and pv.view_menu is not None
+    }
+    unknown = []
+    for role_name, role_grants in ROLE_GRANTS.items():
+        grants = set(role_grants) | set(SELF_SERVICE)
+        grants |= _menu_grants(appbuilder.menu, grants)
+        wanted = set()
+        for key in grants:
+            pv = by_key.get(key)
+            if pv is None:
+                unknown.append((role_name, *key))
+            else:
+                wanted.add(pv)
+        role = session.query(Role).filter_by(name=role_name).one()
+        current = set(role.permissions)
+        for pv in current - wanted:
+            role.permissions.remove(pv)
+        for pv in wanted - current:
+            role.permissions.append(pv)
+    session.commit()
+    return unknown

@@ -1,0 +1,57 @@
+"""Writing and reading the ticket timeline. Each event's text is rendered in the reader's language."""
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from app.models import Ticket, TicketEvent
+from app.services import status as st
+
+
+def record(session: Session, ticket: Ticket, kind: str, *, actor=None, now: datetime,
+           data: dict | None = None, reason: str | None = None) -> TicketEvent:
+    event = TicketEvent(
+        ticket=ticket, kind=kind, actor_user_id=getattr(actor, "id", None),
+        created_at=now, data=data or {}, reason=reason,
+    )
+    session.add(event)
+    return event
+
+
+def actor_name(event: TicketEvent) -> str:
+    if event.actor is None:
+        return _("System")
+    full = f"{event.actor.last_name or ''}{event.actor.first_name or ''}".strip()
+    return full or event.actor.username
+
+
+def _field_label(name: str) -> str:
+    from app.labels import TICKET_LABELS
+
+    return str(TICKET_LABELS.get(name, name))
+
+
+def describe(event: TicketEvent) -> str:
+    """One sentence for the timeline, e.g. 「状态：新建 → 已派工」."""
+    data = event.data or {}
+    kind = event.kind
+    if kind == "created":
+        return _("Ticket created from channel %(channel)s", channel=_channel(data.get("channel")))
+    if kind == "status":
+        return _("Status: %(old)s → %(new)s", old=st.label(data.get("from", "")), new=st.label(data.get("to", "")))
+    if kind == "assigned":
+        if data.get("engineer"):
+            return _("Assigned to %(engineer)s", engineer=data["engineer"])
+        return _("Assignment withdrawn")
+    if kind == "edited":
+        fields = ", ".join(_field_label(f) for f in data.get("changes", {}))
+        return _("Edited: %(fields)s", fields=fields)
+    if kind == "note":
+        return _("Note")
+    return kind
+
+
+def _channel(code: str | None) -> str:
+    from app.services.vocabulary import CHANNELS
+
+    return str(CHANNELS.get(code, code or ""))

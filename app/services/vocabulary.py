@@ -1,0 +1,54 @@
+"""Fixed code lists (with their human names) and the reference data every installation starts with."""
+from flask_babel import lazy_gettext as _l
+
+CHANNELS = {
+    "phone": _l("Phone"),
+    "email": _l("E-mail"),
+    "web": _l("Web form"),
+    "chat": _l("Online chat"),
+    "app": _l("App"),
+    "wechat": _l("WeChat"),
+    "iot": _l("IoT device"),
+}
+
+CUSTOMER_TIERS = {"vip": _l("VIP"), "normal": _l("Normal")}
+LANGUAGE_NAMES = {"zh": _l("Chinese"), "en": _l("English")}
+CONTACT_CHANNELS = {"sms": _l("SMS"), "phone": _l("Phone"), "email": _l("E-mail"), "wechat": _l("WeChat")}
+CONTACT_KINDS = {"phone": _l("Phone"), "email": _l("E-mail"), "wechat": _l("WeChat")}
+REGION_LEVELS = {"province": _l("Province"), "city": _l("City"), "district": _l("District")}
+STOCK_MOVE_KINDS = {
+    "receipt": _l("Receipt"),
+    "reserve": _l("Reserve"),
+    "release": _l("Release"),
+    "consume": _l("Consume"),
+    "return": _l("Return"),
+    "transfer_out": _l("Transfer out"),
+    "transfer_in": _l("Transfer in"),
+    "adjust": _l("Adjustment"),
+}
+
+
+def choices(mapping: dict) -> list[tuple[str, str]]:
+    """(code, label) pairs for a form select; labels render in the reader's language."""
+    return [(code, label) for code, label in mapping.items()]
+
+
+# Stable codes (APIs, rules and integrations depend on them); names are managers' to edit later.
+CATEGORIES = [
+    ("fault", "故障报修", "Fault"),
+    ("inquiry", "咨询", "Inquiry"),
+    ("parts", "配件", "Parts"),
+    ("complaint", "投诉", "Complaint"),
+    ("installation", "安装", "Installation"),
+]
+SERVICE_TYPES = [
+    ("installation", "安装调试", "Installation"),
+    ("hardware_repair", "硬件维修", "Hardware repair"),
+    ("software_guidance", "软件指导", "Software guidance"),
+]
+PRIORITIES = [  # (code, zh, en, rank)
+    ("urgent", "紧急", "Urgent", 1),
+    ("high", "高", "High", 2),
+    ("medium", "中", "Medium", 3),
+    ("low", "低", "Low", 4),
+]

@@ -1,0 +1,21 @@
+"""Time helpers: the database stores naive UTC; people see the configured time zone."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the form every DateTime column holds."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Accept aware or naive-UTC datetimes from callers; return naive UTC."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def to_local(value: datetime | None, tz_name: str) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz_name))

@@ -1,0 +1,46 @@
+"""Registers the back-office views and builds the menu: 工单, 客户, 备件, 工程师, 配置."""
+from flask_babel import lazy_gettext as _l
+
+from app.views.config import CategoryView, PriorityView, ServiceRegionView, ServiceTypeView
+from app.views.customers import (
+    AssetTicketsView, AssetView, CustomerContactView, CustomerTicketsView, CustomerView, ProductLineView,
+    ProductView,
+)
+from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
+from app.views.staff import EngineerView, SkillView, TeamEngineersView, TeamView
+from app.views.tickets import TicketEventView, TicketView
+
+
+def register_views(appbuilder) -> None:
+    add = appbuilder.add_view
+    add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket",
+        category="TicketsMenu", category_label=_l("Tickets"), category_icon="fa-ticket")
+    add(TicketEventView, "Timeline", label=_l("Timeline"), icon="fa-history", category="TicketsMenu")
+
+    add(CustomerView, "Customers", label=_l("Customers"), icon="fa-user",
+        category="CustomersMenu", category_label=_l("Customers"), category_icon="fa-users")
+    add(AssetView, "Assets", label=_l("Assets"), icon="fa-cube", category="CustomersMenu")
+    add(CustomerContactView, "CustomerContacts", label=_l("Other contacts"), icon="fa-address-book",
+        category="CustomersMenu")
+
+    add(SparePartView, "SpareParts", label=_l("Spare parts"), icon="fa-cog",
+        category="PartsMenu", category_label=_l("Spare parts"), category_icon="fa-cogs")
+    add(StockView, "StockLevels", label=_l("Stock"), icon="fa-cubes", category="PartsMenu")
+    add(WarehouseView, "Warehouses", label=_l("Warehouses"), icon="fa-building", category="PartsMenu")
+    add(StockMoveView, "StockMoves", label=_l("Stock movements"), icon="fa-exchange", category="PartsMenu")
+
+    add(EngineerView, "Engineers", label=_l("Engineers"), icon="fa-wrench",
+        category="StaffMenu", category_label=_l("Engineers"), category_icon="fa-wrench")
+    add(TeamView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="StaffMenu")
+    add(SkillView, "Skills", label=_l("Skills"), icon="fa-tags", category="StaffMenu")
+
+    add(CategoryView, "Categories", label=_l("Categories"), icon="fa-folder",
+        category="ConfigMenu", category_label=_l("Configuration"), category_icon="fa-sliders")
+    add(ServiceTypeView, "ServiceTypes", label=_l("Service types"), icon="fa-briefcase", category="ConfigMenu")
+    add(PriorityView, "Priorities", label=_l("Priorities"), icon="fa-exclamation", category="ConfigMenu")
+    add(ServiceRegionView, "Regions", label=_l("Service regions"), icon="fa-map-marker", category="ConfigMenu")
+    add(ProductView, "Products", label=_l("Products"), icon="fa-barcode", category="ConfigMenu")
+    add(ProductLineView, "ProductLines", label=_l("Product lines"), icon="fa-th-list", category="ConfigMenu")
+
+    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
+        appbuilder.add_view_no_menu(related)

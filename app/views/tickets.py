@@ -1,0 +1,179 @@
+"""The ticket console: list, page with timeline and actions, forms. Every change calls app.services."""
+from flask import flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView
+from flask_appbuilder.baseviews import expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import HiddenField, SelectField
+from wtforms.validators import DataRequired
+
+from app.access import VisibleTicketsFilter
+from app.extensions import db
+from app.labels import EVENT_LABELS, TICKET_LABELS
+from app.models import Engineer, Ticket, TicketEvent
+from app.services import status as st
+from app.services import tickets as ticket_service
+from app.services.errors import ServiceError
+from app.services.vocabulary import CHANNELS, choices
+from app.timeutil import utcnow
+from app.views.formatting import blanks, label_of, local_time, status_badge
+from flask_appbuilder.fieldwidgets import Select2Widget
+
+TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution_due_at",
+                "responded_at", "resolved_at", "closed_at")
+
+
+class TicketView(ModelView):
+    datamodel = SQLAInterface(Ticket)
+    class_permission_name = "Ticket"
+    base_filters = [["id", VisibleTicketsFilter, None]]
+    base_order = ("created_at", "desc")
+
+    list_title = _l("Tickets")
+    show_title = _l("Ticket")
+    add_title = _l("New ticket")
+    edit_title = _l("Edit ticket")
+    label_columns = TICKET_LABELS
+
+    list_columns = ["number", "status", "priority", "category", "subject", "contact_name",
+                    "contact_phone", "assignee", "resolution_due_at", "created_at"]
+    search_columns = ["number", "status", "channel", "priority", "category", "service_type", "team",
+                      "assignee", "contact_phone", "contact_name", "subject", "created_at", "resolution_due_at"]
+    show_fieldsets = [
+        (_l("Summary"), {"fields": ["number", "status", "priority", "category", "service_type", "channel",
+                                     "subject", "description"]}),
+        (_l("Customer and device"), {"fields": ["customer", "contact_name", "contact_phone", "contact_email",
+                                                 "contact_address", "asset", "product"]}),
+        (_l("Handling"), {"fields": ["team", "assignee", "first_response_due_at", "resolution_due_at",
+                                      "responded_at", "resolved_at", "closed_at", "duplicate_of",
+                                      "external_ref", "created_at", "updated_at"]}),
+    ]
+    add_columns = ["channel", "customer", "contact_name", "contact_phone", "contact_email", "contact_address",
+                   "asset", "product", "category", "service_type", "priority", "subject", "description"]
+    edit_columns = ["subject", "description", "customer", "contact_name", "contact_phone", "contact_email",
+                    "contact_address", "asset", "product", "category", "service_type", "priority", "team",
+                    "expected_version"]
+    add_form_extra_fields = {
+        "channel": SelectField(_l("Channel"), choices=choices(CHANNELS), default="phone",
+                               validators=[DataRequired()], widget=Select2Widget()),
+    }
+    edit_form_extra_fields = {"expected_version": HiddenField()}
+    formatters_columns = {
+        **blanks("customer", "contact_name", "contact_phone", "contact_email", "contact_address", "asset",
+                 "product", "category", "service_type", "priority", "team", "assignee", "duplicate_of",
+                 "external_ref", "description"),
+        "status": status_badge,
+        "channel": label_of(CHANNELS),
+        **{c: local_time for c in TIME_COLUMNS},
+    }
+    show_template = "ticket/show.html"
+
+    # --- form hooks: the service does the work, the view only passes the user and the clock ---
+
+    def pre_add(self, item):
+        ticket_service.register_new(db.session, item, actor=g.user, now=utcnow())
+
+    def prefill_form(self, form, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        form.expected_version.data = item.version
+
+    def pre_update(self, item):
+        expected = getattr(item, "expected_version", None)
+        try:
+            ticket_service.edit_ticket(db.session, item, now=utcnow(), actor=g.user, expected_version=expected)
+        except ServiceError:
+            db.session.rollback()
+            raise
+
+    def pre_delete(self, item):
+        # Tickets are records of what the company promised; they are cancelled, not deleted.
+        raise ServiceError(_l("Tickets cannot be deleted; cancel them instead."))
+
+    # --- the ticket page ---
+
+    def _visible_ticket(self, pk):
+        return self.datamodel.get(pk, self._base_filters)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        pk = self._deserialize_pk_if_composite(pk)
+        widgets = self._show(pk)  # 404 unless this user may see the ticket
+        ticket = self._visible_ticket(pk)
+        can = self.appbuilder.sm.has_access
+        engineers = []
+        if can("can_assign", self.class_permission_name):
+            engineers = db.session.scalars(
+                select(Engineer).where(Engineer.active.is_(True)).order_by(Engineer.name)
+            ).all()
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            related_views=self._related_views, ticket=ticket,
+            next_statuses=st.manual_targets(ticket.status) if can("can_transition", "Ticket") else [],
+            needs_reason=st.NEEDS_REASON, engineers=engineers,
+            can_note=can("can_note", "Ticket"), can_edit=can("can_edit", "Ticket"),
+        )
+
+    def _act(self, pk, action):
+        ticket = self._visible_ticket(pk)
+        if ticket is None:
+            flash(_("Ticket not found."), "danger")
+            return redirect(self.get_redirect())
+        try:
+            action(ticket)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(_("Saved."), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/transition/<int:pk>", methods=["POST"])
+    @has_access
+    def transition(self, pk):
+        form = request.form
+        return self._act(pk, lambda t: ticket_service.transition(
+            db.session, t, form.get("to_status", ""), now=utcnow(), actor=g.user,
+            reason=form.get("reason"), expected_version=form.get("expected_version")))
+
+    @expose("/assign/<int:pk>", methods=["POST"])
+    @has_access
+    def assign(self, pk):
+        form = request.form
+
+        def do(ticket):
+            engineer, raw = None, form.get("engineer_id", "")
+            if raw:
+                engineer = db.session.get(Engineer, int(raw)) if raw.isdigit() else None
+                if engineer is None:
+                    raise ServiceError(_l("Unknown engineer."), field="engineer_id")
+            ticket_service.assign(db.session, ticket, engineer, now=utcnow(), actor=g.user,
+                                  reason=form.get("reason"), expected_version=form.get("expected_version"))
+
+        return self._act(pk, do)
+
+    @expose("/note/<int:pk>", methods=["POST"])
+    @has_access
+    def note(self, pk):
+        return self._act(pk, lambda t: ticket_service.add_note(
+            db.session, t, request.form.get("note", ""), now=utcnow(), actor=g.user))
+
+
+class TicketEventView(ModelView):
+    """The whole timeline across tickets, read-only (audit)."""
+
+    datamodel = SQLAInterface(TicketEvent)
+    class_permission_name = "TicketEvent"
+    base_permissions = ["can_list", "can_show"]
+    base_order = ("id", "desc")
+    list_title = _l("Timeline")
+    show_title = _l("Timeline event")
+    label_columns = EVENT_LABELS
+    list_columns = ["created_at", "ticket", "kind", "description", "actor", "reason"]
+    show_columns = ["created_at", "ticket", "kind", "description", "actor", "reason"]
+    search_columns = ["kind", "created_at", "reason"]
+    formatters_columns = {"created_at": local_time, **blanks("actor", "reason")}

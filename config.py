@@ -1,0 +1,71 @@
+"""Settings. Every value can be overridden from the environment; README lists them."""
+import os
+
+BASEDIR = os.path.abspath(os.path.dirname(__file__))
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _env_bool(name, default):
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _sqlalchemy_url(url):
+    # Heroku-style and plain "postgresql://" URLs both go through psycopg 3, the driver we ship.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+INSTANCE_DIR = _env("INSTANCE_DIR", os.path.join(BASEDIR, "instance"))
+SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
+    _env("DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "service.db"))
+)
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+# A fresh random key on every start would log everybody out on restart; `make run` writes one
+# into instance/secret_key, production sets SECRET_KEY.
+SECRET_KEY = _env("SECRET_KEY")
+
+APP_NAME = _env("APP_NAME", "售后服务工单")
+APP_THEME = ""
+TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+TICKET_NUMBER_PREFIX = _env("TICKET_NUMBER_PREFIX", "SR")
+
+ADMIN_USERNAME = _env("ADMIN_USERNAME", "admin")
+ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
+ADMIN_EMAIL = _env("ADMIN_EMAIL", "admin@example.com")
+
+# Flask-AppBuilder
+AUTH_TYPE = 1  # AUTH_DB
+AUTH_ROLE_ADMIN = "Admin"
+AUTH_ROLE_PUBLIC = "Public"
+FAB_CREATE_DB = False  # Alembic owns the schema
+FAB_UPDATE_PERMS = False  # `flask init` syncs permissions; web workers never write them
+FAB_API_SWAGGER_UI = True
+FAB_ADD_SECURITY_API = False
+FAB_INDEX_VIEW = "app.views.home.HomeView"
+FAB_API_MAX_PAGE_SIZE = 200
+
+# i18n: Chinese first, English second.
+BABEL_DEFAULT_LOCALE = _env("DEFAULT_LOCALE", "zh")
+BABEL_DEFAULT_TIMEZONE = TIMEZONE
+BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASEDIR, "translations")
+LANGUAGES = {
+    "zh": {"flag": "cn", "name": "中文"},
+    "en": {"flag": "gb", "name": "English"},
+}
+
+WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
