@@ -46,9 +46,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         from app.views import register_views
         from app.api import register_apis
+        from app.locale import install_locale_selector
 
         register_views(appbuilder)
         register_apis(appbuilder)
+        install_locale_selector(app)
 
     from app.cli import register_cli
     from app.errors import register_error_handlers

@@ -1,4 +1,6 @@
 """CLI: `flask --app app init` and `flask --app app demo seed`. Thin: the work is in app.services."""
+import os
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -23,9 +25,17 @@ def init_command():
     ensure_reference_data(db.session)
     cfg = current_app.config
     generated = ensure_admin(appbuilder.sm, cfg["ADMIN_USERNAME"], cfg.get("ADMIN_PASSWORD"), cfg["ADMIN_EMAIL"])
+    # Kept so that `make run` can show the login again; production sets ADMIN_PASSWORD instead.
+    password_file = os.path.join(cfg["INSTANCE_DIR"], "admin_password")
     if generated:
+        with open(password_file, "w") as fh:
+            fh.write(generated + "\n")
+        os.chmod(password_file, 0o600)
         click.secho(f"Admin login created: {cfg['ADMIN_USERNAME']} / {generated}", fg="green", bold=True)
-        click.echo("Keep this password; it is shown only once (set ADMIN_PASSWORD to choose your own).")
+        click.echo(f"(set ADMIN_PASSWORD to choose your own; also saved in {password_file})")
+    elif os.path.exists(password_file) and not cfg.get("ADMIN_PASSWORD"):
+        with open(password_file) as fh:
+            click.secho(f"Admin login: {cfg['ADMIN_USERNAME']} / {fh.read().strip()}", fg="green", bold=True)
     else:
         click.echo(f"Admin login {cfg['ADMIN_USERNAME']!r} is ready.")
     click.echo("Database, roles and permissions are up to date.")

@@ -11,6 +11,7 @@ from app.access import VisibleTicketsFilter, current_user
 from app.extensions import db
 from app.models import Asset, Customer, Engineer, SparePart, Ticket
 from app.services import tickets as ticket_service
+from app.services.errors import ServiceError
 from app.timeutil import utcnow
 
 TICKET_FIELDS = ["id", "number", "status", "channel", "priority.code", "category.code", "service_type.code",
@@ -19,7 +20,30 @@ TICKET_FIELDS = ["id", "number", "status", "channel", "priority.code", "category
                  "created_at", "updated_at", "version"]
 
 
-class TicketApi(ModelRestApi):
+class ServiceErrorsMixin:
+    """FAB turns any exception in a hook into a 500; a refused business rule is the caller's 4xx."""
+
+    def _refusal(self, exc: ServiceError):
+        db.session.rollback()
+        body = {"message": str(exc)}
+        if exc.field:
+            body["field"] = exc.field
+        return self.response(exc.status_code, **body)
+
+    def post_headless(self):
+        try:
+            return super().post_headless()
+        except ServiceError as exc:
+            return self._refusal(exc)
+
+    def put_headless(self, pk):
+        try:
+            return super().put_headless(pk)
+        except ServiceError as exc:
+            return self._refusal(exc)
+
+
+class TicketApi(ServiceErrorsMixin, ModelRestApi):
     resource_name = "ticket"
     datamodel = SQLAInterface(Ticket)
     class_permission_name = "TicketApi"

@@ -1,0 +1,116 @@
+"""One app per database for the whole session (SQLite always; PostgreSQL when TEST_DATABASE_URL is set).
+
+Each app is migrated with `flask init` and filled with the demo operation once; tests create the
+tickets they change, so they never depend on each other's leftovers.
+"""
+import os
+import re
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+from app.services import demo
+
+IN_CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+ADMIN_PASSWORD = "admin-Test-2026"
+PASSWORDS = {u: p for u, p, _ in demo.DEMO_LOGINS} | {"admin": ADMIN_PASSWORD}
+
+
+def pytest_configure(config):
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI")
+
+
+def _database_params():
+    params = ["sqlite"]
+    if PG_URL:
+        params.append("postgresql")
+    return params
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_app(tmp_path_factory, kind: str, name: str = "main"):
+    instance = tmp_path_factory.mktemp(f"instance-{kind}-{name}")
+    if kind == "postgresql":
+        _reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite:///{instance}/test.db"
+    from config import _sqlalchemy_url
+
+    return create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(url),
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": "test-secret-key-of-at-least-32-bytes!",
+        "WTF_CSRF_ENABLED": False,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "BABEL_DEFAULT_LOCALE": "zh",
+    })
+
+
+@pytest.fixture(scope="session", params=_database_params())
+def app(request, tmp_path_factory):
+    application = make_app(tmp_path_factory, request.param)
+    runner = application.test_cli_runner()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    application.config["DB_KIND"] = request.param
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, username: str, password: str | None = None):
+    response = client.post("/login/", data={"username": username, "password": password or PASSWORDS[username]})
+    assert response.status_code == 302, f"login failed for {username}"
+    return client
+
+
+@pytest.fixture
+def login_as(app):
+    def _login(username: str):
+        return login(app.test_client(), username)
+
+    return _login
+
+
+@pytest.fixture
+def api_token(client):
+    def _token(username: str) -> dict:
+        response = client.post("/api/v1/security/login", json={
+            "username": username, "password": PASSWORDS[username], "provider": "db"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    return _token
+
+
+def flashes(html: str) -> str:
+    """The text of FAB's flash messages in a page."""
+    return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S))

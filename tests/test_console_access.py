@@ -1,0 +1,159 @@
+"""What each role can open in the console, checked on the server (403), and engineers' row scoping."""
+import pytest
+from sqlalchemy import select
+
+from app.models import Category, Priority, Ticket
+from app.services import status as st
+from app.services import tickets
+from tests.conftest import flashes, login
+from tests.helpers import NOW, engineer_of, new_ticket, other_engineer
+
+PAGES = {
+    "tickets": "/ticketview/list/",
+    "new_ticket": "/ticketview/add",
+    "customers": "/customerview/list/",
+    "new_customer": "/customerview/add",
+    "assets": "/assetview/list/",
+    "categories": "/categoryview/list/",
+    "new_category": "/categoryview/add",
+    "edit_priority": "/priorityview/edit/{priority}",
+    "regions": "/serviceregionview/list/",
+    "parts": "/sparepartview/list/",
+    "stock": "/stockview/list/",
+    "stock_moves": "/stockmoveview/list/",
+    "engineers": "/engineerview/list/",
+    "new_engineer": "/engineerview/add",
+    "timeline": "/ticketeventview/list/",
+    "users": "/users/list/",
+    "roles": "/roles/list/",
+}
+ALL = set(PAGES)
+ALLOWED = {
+    "admin": ALL,
+    "manager": ALL - {"users", "roles"},
+    "clerk": {"tickets", "new_ticket", "customers", "new_customer", "assets", "parts", "stock", "engineers",
+              "timeline"},
+    "engineer": {"tickets", "parts", "stock"},
+    "warehouse": {"parts", "stock", "stock_moves"},
+}
+
+
+@pytest.mark.parametrize("username", sorted(ALLOWED))
+def test_each_role_opens_exactly_its_pages(app, session, username):
+    priority = session.scalar(select(Priority.id).where(Priority.code == "low"))
+    client = login(app.test_client(), username)
+    outcome = {}
+    for name, url in PAGES.items():
+        outcome[name] = client.get(url.format(priority=priority)).status_code
+    allowed = {name for name, code in outcome.items() if code == 200}
+    refused = {name for name, code in outcome.items() if code == 403}
+    assert allowed == ALLOWED[username], outcome
+    assert refused == ALL - ALLOWED[username], outcome
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client):
+    for url in ("/ticketview/list/", "/customerview/list/", "/categoryview/add"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_clerk_cannot_change_configuration_by_posting_directly(app, session):
+    client = login(app.test_client(), "clerk")
+    response = client.post("/categoryview/add", data={"code": "hack", "name_zh": "黑", "name_en": "hack",
+                                                       "sort_order": 9, "active": "y"})
+    assert response.status_code == 403
+    assert session.scalar(select(Category).where(Category.code == "hack")) is None
+
+
+def test_engineer_sees_and_changes_only_their_own_tickets(app, session):
+    mine_engineer, other = engineer_of(session), other_engineer(session)
+    mine, theirs = new_ticket(session, subject="我的工单"), new_ticket(session, subject="别人的工单")
+    tickets.assign(session, mine, mine_engineer, now=NOW)
+    tickets.assign(session, theirs, other, now=NOW)
+    session.commit()
+    client = login(app.test_client(), "engineer")
+
+    assert client.get(f"/ticketview/show/{mine.id}").status_code == 200
+    for url in (f"/ticketview/show/{theirs.id}", f"/ticketview/edit/{theirs.id}"):
+        assert client.get(url).status_code == 404, url
+    response = client.post(f"/ticketview/transition/{theirs.id}", data={"to_status": st.ACCEPTED})
+    session.refresh(theirs)
+    assert theirs.status == st.ASSIGNED
+    assert response.status_code == 302
+
+    listing = client.get("/ticketview/list/?psize_TicketView=100&_flt_3_subject=别人的工单").get_data(as_text=True)
+    assert theirs.number not in listing
+    listing = client.get("/ticketview/list/?_flt_3_subject=我的工单&psize_TicketView=100").get_data(as_text=True)
+    assert mine.number in listing
+
+
+def test_engineer_accepts_their_ticket_from_the_ticket_page(app, session):
+    ticket = new_ticket(session)
+    tickets.assign(session, ticket, engineer_of(session), now=NOW)
+    session.commit()
+    client = login(app.test_client(), "engineer")
+    page = client.get(f"/ticketview/show/{ticket.id}").get_data(as_text=True)
+    assert f'data-to-status="{st.ACCEPTED}"' in page
+    assert 'id="ticket-assign"' not in page  # engineers do not dispatch
+    client.post(f"/ticketview/transition/{ticket.id}",
+                data={"to_status": st.ACCEPTED, "expected_version": ticket.version})
+    session.refresh(ticket)
+    assert ticket.status == st.ACCEPTED
+    assert ticket.events[-1].actor.username == "engineer"
+
+
+def test_second_clerk_saving_a_stale_form_gets_a_reload_message(app, session):
+    ticket = new_ticket(session, subject="原始标题")
+    client = login(app.test_client(), "clerk")
+    form = client.get(f"/ticketview/edit/{ticket.id}").get_data(as_text=True)
+    assert f'value="{ticket.version}"' in form
+    stale = ticket.version
+
+    tickets.edit_ticket(session, ticket, {"subject": "另一位客服的修改"}, now=NOW)  # saved meanwhile
+    session.commit()
+
+    response = client.post(f"/ticketview/edit/{ticket.id}", data={
+        "subject": "我的修改", "description": "x", "expected_version": stale}, follow_redirects=True)
+    session.refresh(ticket)
+    assert ticket.subject == "另一位客服的修改"
+    assert "已被他人修改" in flashes(response.get_data(as_text=True))
+
+
+def test_clerk_edit_with_a_fresh_form_is_saved_and_on_the_timeline(app, session):
+    ticket = new_ticket(session, subject="原始标题")
+    client = login(app.test_client(), "clerk")
+    client.post(f"/ticketview/edit/{ticket.id}", data={
+        "subject": "更新后的标题", "description": "补充：漏水点在进水口", "expected_version": ticket.version})
+    session.refresh(ticket)
+    assert ticket.subject == "更新后的标题"
+    assert ticket.events[-1].kind == "edited" and ticket.events[-1].actor.username == "clerk"
+    page = client.get(f"/ticketview/show/{ticket.id}").get_data(as_text=True)
+    assert "修改了：标题" in page
+
+
+def test_clerk_creates_a_ticket_from_the_form(app, session):
+    client = login(app.test_client(), "clerk")
+    response = client.post("/ticketview/add", data={
+        "channel": "phone", "subject": "空调不制冷（表单）", "description": "外机不转", "contact_phone": "13800138000"})
+    assert response.status_code == 302
+    ticket = session.scalar(select(Ticket).where(Ticket.subject == "空调不制冷（表单）"))
+    assert ticket.status == st.NEW and ticket.number.startswith("SR")
+    assert [e.kind for e in ticket.events] == ["created"]
+
+
+def test_an_illegal_status_change_from_the_page_is_explained(app, session):
+    ticket = new_ticket(session)
+    client = login(app.test_client(), "clerk")
+    response = client.post(f"/ticketview/transition/{ticket.id}", data={"to_status": st.CLOSED},
+                           follow_redirects=True)
+    assert "不能变为「已关闭」" in flashes(response.get_data(as_text=True))
+    session.refresh(ticket)
+    assert ticket.status == st.NEW
+
+
+def test_language_switch(app):
+    client = login(app.test_client(), "clerk")
+    assert "工单号" in client.get("/ticketview/list/").get_data(as_text=True)
+    client.get("/lang/en")
+    page = client.get("/ticketview/list/").get_data(as_text=True)
+    assert "Ticket number" in page and "工单号" not in page
