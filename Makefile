@@ -22,11 +22,14 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# Web console in the foreground, the scheduler as its own process beside it (stopped together).
 run: install
 	$(BIN)/flask --app app init
 	$(BIN)/flask --app app demo seed
 	@echo "Web console: http://$(HOST):$(PORT)/"
-	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	@$(BIN)/flask --app app scheduler run & sched=$$!; \
+	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: install-dev
 	bash scripts/ensure-chromium.sh

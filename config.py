@@ -40,6 +40,8 @@ APP_NAME = _env("APP_NAME", "售后服务工单")
 APP_THEME = ""
 TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
 TICKET_NUMBER_PREFIX = _env("TICKET_NUMBER_PREFIX", "SR")
+# Resolved tickets the customer neither confirms nor reopens are closed after this many days.
+AUTO_CLOSE_DAYS = int(_env("AUTO_CLOSE_DAYS", "7"))
 
 ADMIN_USERNAME = _env("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = _env("ADMIN_PASSWORD")

@@ -73,6 +73,44 @@ def demo_seed_command(ticket_count, random_seed):
         click.echo(f"{ticket_count} tickets generated ({rate:,.0f} tickets/s).")
 
 
+@click.group("scheduler")
+def scheduler_group():
+    """The scheduler process (SLA jobs, auto-close…)."""
+
+
+@scheduler_group.command("run")
+@with_appcontext
+def scheduler_run_command():
+    """Run the scheduler in the foreground until stopped."""
+    import logging
+
+    from app.scheduler import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_forever(current_app._get_current_object())
+
+
+@scheduler_group.command("tick")
+@click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601; default: now).")
+@with_appcontext
+def scheduler_tick_command(now_text):
+    """Run every job once and exit."""
+    from datetime import datetime
+
+    from app.scheduler import tick
+    from app.timeutil import as_utc
+
+    now = None
+    if now_text:
+        try:
+            now = as_utc(datetime.fromisoformat(now_text))
+        except ValueError:
+            raise click.BadParameter("expected ISO 8601, e.g. 2026-11-22T10:00:00+08:00", param_hint="--now")
+    for job_id, handled in tick(current_app._get_current_object(), now).items():
+        click.echo(f"{job_id}: {handled}")
+
+
 def register_cli(app) -> None:
+    app.cli.add_command(scheduler_group)
     app.cli.add_command(init_command)
     app.cli.add_command(demo_group)

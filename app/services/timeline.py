@@ -37,6 +37,9 @@ def describe(event: TicketEvent) -> str:
     kind = event.kind
     if kind == "created":
         return _("Ticket created from channel %(channel)s", channel=_channel(data.get("channel")))
+    if kind == "status" and data.get("rule") == "auto_close":
+        return _("Closed automatically: the customer did not confirm the resolution within %(days)s days",
+                 days=data.get("days"))
     if kind == "status":
         return _("Status: %(old)s → %(new)s", old=st.label(data.get("from", "")), new=st.label(data.get("to", "")))
     if kind == "assigned":

@@ -1,0 +1,88 @@
+"""Bulk demo generation and the clerk's first pages at volume.
+
+    .venv/bin/python bench/seed.py --tickets 1000000                                  # SQLite file
+    .venv/bin/python bench/seed.py --tickets 1000000 --database-url postgresql://postgres@127.0.0.1:5432/bench
+
+Creates a fresh database (drops the PostgreSQL schema it is given!), runs `init` and `demo seed`,
+bulk-generates N tickets and prints tickets/s, then times the ticket list and ticket pages as a clerk.
+"""
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def percentile(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+
+    instance = tempfile.mkdtemp(prefix="bench-")
+    url = args.database_url or f"sqlite:///{instance}/bench.db"
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin")
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Ticket
+    from app.services import demo
+
+    app = create_app({"WTF_CSRF_ENABLED": False})
+    runner = app.test_cli_runner()
+    for command in (["init"], ["demo", "seed"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
+
+    with app.app_context():
+        started = time.perf_counter()
+        rate = demo.bulk_tickets(db.session, args.tickets)
+        elapsed = time.perf_counter() - started
+        if url.startswith("postgresql"):
+            db.session.execute(db.text("ANALYZE"))
+            db.session.commit()
+        ids = [row[0] for row in db.session.execute(db.select(Ticket.id).order_by(Ticket.id.desc()).limit(5000))]
+    dialect = url.split(":", 1)[0]
+    print(f"database: {dialect}")
+    print(f"bulk seed: {args.tickets:,} tickets in {elapsed:,.1f} s = {rate:,.0f} tickets/s")
+
+    client = app.test_client()
+    client.post("/login/", data={"username": "clerk", "password": "clerk123"})
+    rng = random.Random(1)
+    pages = {
+        "ticket list (default)": lambda: "/ticketview/list/",
+        "ticket list, filtered by phone prefix": lambda: "/ticketview/list/?_flt_0_contact_phone=1380",
+        "ticket page": lambda: f"/ticketview/show/{rng.choice(ids)}",
+    }
+    for name, make_url in pages.items():
+        client.get(make_url())  # warm-up
+        samples = []
+        for _ in range(args.requests):
+            t0 = time.perf_counter()
+            response = client.get(make_url())
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200, response.status_code
+        print(f"{name}: p50 {statistics.median(samples):.0f} ms, p95 {percentile(samples, 0.95):.0f} ms "
+              f"({args.requests} requests, concurrency 1)")
+
+
+if __name__ == "__main__":
+    main()
