@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -230,9 +230,10 @@ BULK_BATCH = 5000
 
 def bulk_tickets(session: Session, count: int, *, random_seed: int = 1, now: datetime | None = None,
                  days: int = 365, progress=None) -> float:
-    """Insert `count` tickets spread over the last `days` days, each with its creation event.
+    """Insert `count` tickets spread evenly over the last `days` days, each with its timeline.
 
-    Uses multi-row INSERTs in batches (no ORM objects). Returns tickets per second.
+    Generated one day at a time (so ticket numbers are reserved once per day, in time order) and written
+    with multi-row INSERTs in batches, not ORM objects. Returns tickets per second.
     Needs the demo catalogue (customers, assets, engineers) to draw from.
     """
     now = now or utcnow()
@@ -240,35 +241,68 @@ def bulk_tickets(session: Session, count: int, *, random_seed: int = 1, now: dat
     cfg = settings.current()
     pools = _bulk_pools(session)
     started = time.perf_counter()
-    done = 0
-    while done < count:
-        size = min(BULK_BATCH, count - done)
-        rows = [_bulk_row(rng, pools, now, days) for _ in range(size)]
-        rows.sort(key=lambda r: r["created_at"])
+    pending: list[dict] = []
+    for window in range(days):
+        size = count // days + (1 if window < count % days else 0)
+        start = now - timedelta(days=days - window)
+        rows = sorted((_bulk_row(rng, pools, now, start + timedelta(seconds=rng.randrange(86400)))
+                       for _ in range(size)), key=lambda r: r["created_at"])
         by_day: dict[date, list[dict]] = {}
         for row in rows:
             by_day.setdefault(numbering.local_day(row["created_at"], cfg.timezone), []).append(row)
         for day, day_rows in by_day.items():
             for seq, row in zip(numbering.reserve(session, day, len(day_rows)), day_rows):
                 row["number"] = numbering.format_number(cfg.ticket_number_prefix, day, seq)
-        ids = session.execute(
-            insert(Ticket.__table__).returning(Ticket.__table__.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
-        events = []
-        for ticket_id, row in zip(ids, rows):
-            events.append({"ticket_id": ticket_id, "kind": "created", "created_at": row["created_at"],
-                           "data": {"channel": row["channel"]}, "actor_user_id": None, "reason": None})
-            if row["status"] != st.NEW:
-                events.append({"ticket_id": ticket_id, "kind": "status", "created_at": row["updated_at"],
-                               "data": {"from": st.NEW, "to": row["status"]}, "actor_user_id": None,
-                               "reason": "bulk demo data"})
-        session.execute(insert(TicketEvent.__table__), events)
-        session.commit()
-        done += size
-        if progress:
-            progress(size)
+        pending.extend(rows)
+        if len(pending) >= BULK_BATCH or window == days - 1:
+            _write_bulk(session, pending)
+            if progress:
+                progress(len(pending))
+            pending = []
     elapsed = time.perf_counter() - started
     return count / elapsed if elapsed > 0 else float("inf")
+
+
+def _write_bulk(session: Session, rows: list[dict]) -> None:
+    """Write tickets and their events. PostgreSQL gets COPY (ids drawn from the sequence first);
+    SQLite, a single writer, gets plain executemany with ids counted on from the current maximum."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence('ticket', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(rows)},
+        ).scalars().all()
+    else:
+        first = (session.scalar(select(func.max(Ticket.id))) or 0) + 1
+        ids = range(first, first + len(rows))
+    events = []
+    for ticket_id, row in zip(ids, rows):
+        row["id"] = ticket_id
+        events.append({"ticket_id": ticket_id, "kind": "created", "created_at": row["created_at"],
+                       "data": {"channel": row["channel"]}, "actor_user_id": None, "reason": None})
+        if row["status"] != st.NEW:
+            events.append({"ticket_id": ticket_id, "kind": "status", "created_at": row["updated_at"],
+                           "data": {"from": st.NEW, "to": row["status"]}, "actor_user_id": None,
+                           "reason": None})
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, Ticket.__table__, rows)
+        _copy(session, TicketEvent.__table__, events)
+    else:
+        session.execute(insert(Ticket.__table__), rows)
+        session.execute(insert(TicketEvent.__table__), events)
+    session.commit()
+
+
+def _copy(session: Session, table, rows: list[dict]) -> None:
+    from psycopg.types.json import Json
+
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
 
 
 def _bulk_pools(session: Session) -> dict:
@@ -299,11 +333,10 @@ _RECENT_STATUSES = [st.NEW, st.ASSIGNED, st.ACCEPTED, st.IN_PROGRESS, st.WAITING
 _CHANNELS = ["phone"] * 4 + ["app"] * 2 + ["wechat"] * 2 + ["web", "email", "chat", "iot"]
 
 
-def _bulk_row(rng, pools, now, days) -> dict:
+def _bulk_row(rng, pools, now, created) -> dict:
     asset_id, customer_id, product_id, name, phone, address = rng.choice(pools["assets"])
     category, service_type, subject, description, priority = rng.choice(pools["problems"])
-    age = timedelta(seconds=rng.randrange(days * 86400))
-    created = now - age
+    age = now - created
     status = rng.choice(_RECENT_STATUSES if age < timedelta(days=7) else _OLD_STATUSES)
     engineer_id, team_id = rng.choice(pools["engineers"]) if status not in (st.NEW, st.CANCELLED) else (None, None)
     handled = created + timedelta(minutes=rng.randint(5, 600))
