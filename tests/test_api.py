@@ -98,3 +98,21 @@ def test_errors_come_in_the_callers_language(client, api_token):
                      json=body).get_json()["message"]
     assert zh == "未知渠道：fax"
     assert en == "Unknown channel: fax"
+
+
+API_ALLOWED = {
+    "admin": {"ticket", "customer", "asset", "part", "engineer"},
+    "manager": {"ticket", "customer", "asset", "part", "engineer"},
+    "clerk": {"ticket", "customer", "asset", "part", "engineer"},
+    "engineer": {"ticket", "part"},
+    "warehouse": {"part"},
+}
+
+
+def test_each_role_reads_exactly_its_resources(client, api_token):
+    for username, allowed in API_ALLOWED.items():
+        headers = api_token(username)
+        outcome = {r: client.get(f"/api/v1/{r}/", headers=headers).status_code
+                   for r in ("ticket", "customer", "asset", "part", "engineer")}
+        assert {r for r, code in outcome.items() if code == 200} == allowed, (username, outcome)
+        assert {r for r, code in outcome.items() if code == 403} == set(outcome) - allowed, (username, outcome)

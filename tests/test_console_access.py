@@ -157,3 +157,14 @@ def test_language_switch(app):
     client.get("/lang/en")
     page = client.get("/ticketview/list/").get_data(as_text=True)
     assert "Ticket number" in page and "工单号" not in page
+
+
+def test_tickets_and_the_audit_trail_cannot_be_deleted_from_the_console(app, session):
+    ticket = new_ticket(session)
+    client = login(app.test_client(), "admin")
+    assert client.post(f"/ticketview/delete/{ticket.id}").status_code == 404
+    event_id = ticket.events[0].id
+    assert client.post(f"/ticketeventview/delete/{event_id}").status_code == 404
+    assert client.get(f"/ticketeventview/edit/{event_id}").status_code == 404
+    session.expire_all()
+    assert session.get(Ticket, ticket.id) is not None

@@ -14,7 +14,7 @@ class StockMoveView(ModelView):
 
     datamodel = SQLAInterface(StockMove)
     class_permission_name = "StockMove"
-    base_permissions = ["can_list", "can_show"]
+    exclude_route_methods = {"add", "edit", "delete", "download"}
     base_order = ("id", "desc")
     list_title = _l("Stock movements")
     label_columns = INVENTORY_LABELS

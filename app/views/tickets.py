@@ -31,6 +31,8 @@ class TicketView(ModelView):
     class_permission_name = "Ticket"
     base_filters = [["id", VisibleTicketsFilter, None]]
     base_order = ("created_at", "desc")
+    # Tickets are records of what the company promised: they are cancelled, never deleted.
+    exclude_route_methods = {"delete", "download"}
 
     list_title = _l("Tickets")
     show_title = _l("Ticket")
@@ -87,10 +89,6 @@ class TicketView(ModelView):
         except ServiceError:
             db.session.rollback()
             raise
-
-    def pre_delete(self, item):
-        # Tickets are records of what the company promised; they are cancelled, not deleted.
-        raise ServiceError(_l("Tickets cannot be deleted; cancel them instead."))
 
     # --- the ticket page ---
 
@@ -168,7 +166,7 @@ class TicketEventView(ModelView):
 
     datamodel = SQLAInterface(TicketEvent)
     class_permission_name = "TicketEvent"
-    base_permissions = ["can_list", "can_show"]
+    exclude_route_methods = {"add", "edit", "delete", "download"}
     base_order = ("id", "desc")
     list_title = _l("Timeline")
     show_title = _l("Timeline event")
