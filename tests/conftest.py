@@ -24,6 +24,23 @@ def pytest_configure(config):
         raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI")
 
 
+def pytest_collection_modifyitems(config, items):
+    """@pytest.mark.postgres_only tests run once, on PostgreSQL; without it they skip, saying why."""
+    keep, dropped = [], []
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            param = getattr(getattr(item, "callspec", None), "params", {}).get("app")
+            if not PG_URL:
+                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL"))
+            elif param == "sqlite":
+                dropped.append(item)
+                continue
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def _database_params():
     params = ["sqlite"]
     if PG_URL:

@@ -56,9 +56,8 @@ def test_scheduler_tick_command_takes_a_time(app, session):
     assert bad.exit_code == 2 and "--now" in bad.output
 
 
+@pytest.mark.postgres_only
 def test_two_schedulers_close_each_ticket_exactly_once(app, session):
-    if app.config["DB_KIND"] != "postgresql":
-        pytest.skip("row locks (SKIP LOCKED) are exercised on PostgreSQL")
     batch = [resolved_ticket(session, NOW - timedelta(days=40)) for _ in range(60)]
 
     def scheduler(_):

@@ -28,9 +28,9 @@ def test_reserve_hands_out_consecutive_blocks(session):
     session.rollback()
 
 
+@pytest.mark.postgres_only
 def test_concurrent_reservations_never_collide(app):
-    if app.config["DB_KIND"] != "postgresql":
-        pytest.skip("SQLite serialises writers; the race is exercised on PostgreSQL")
+    """SQLite serialises writers; the race is real only on PostgreSQL."""
     day = date(2032, 6, 1)
 
     def grab(_):
