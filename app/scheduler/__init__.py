@@ -55,7 +55,7 @@ def run_forever(app) -> None:
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     for job in JOBS:
-        scheduler.add_job(run_job, "interval", seconds=job.every_seconds, id=job.id, args=[app, job],
+        scheduler.add_job(run_job, "interval", seconds=job.every_seconds, id=job.id, name=job.id, args=[app, job],
                           next_run_time=datetime.now(timezone.utc))
     log.info("scheduler started with jobs: %s", ", ".join(j.id for j in JOBS))
     scheduler.start()
