@@ -1,10 +1,8 @@
 """Row scoping shared by the console views and the REST API (engineers see only their own tickets)."""
 from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import false
 
-from app.models import Engineer, Ticket
-from app.services.roles import sees_all_tickets
+from app.services.visibility import ticket_scope
 
 
 def current_user():
@@ -22,9 +20,5 @@ class VisibleTicketsFilter(BaseFilter):
     arg_name = None
 
     def apply(self, query, value):
-        user = current_user()
-        if user is None:
-            return query.filter(false())
-        if sees_all_tickets(user):
-            return query
-        return query.filter(Ticket.assignee.has(Engineer.user_id == user.id))
+        condition = ticket_scope(current_user())
+        return query if condition is None else query.filter(condition)

@@ -8,10 +8,7 @@ from app.services.errors import ServiceError
 def _service_error(exc: ServiceError):
     db.session.rollback()
     if request.path.startswith("/api/"):
-        body = {"message": str(exc)}
-        if exc.field:
-            body["field"] = exc.field
-        return jsonify(body), exc.status_code
+        return jsonify(exc.to_dict()), exc.status_code
     flash(str(exc), "danger")
     return redirect(request.referrer or "/")
 

@@ -25,10 +25,7 @@ class ServiceErrorsMixin:
 
     def _refusal(self, exc: ServiceError):
         db.session.rollback()
-        body = {"message": str(exc)}
-        if exc.field:
-            body["field"] = exc.field
-        return self.response(exc.status_code, **body)
+        return self.response(exc.status_code, **exc.to_dict())
 
     def post_headless(self):
         try:

@@ -14,6 +14,13 @@ class ServiceError(Exception):
     def __str__(self) -> str:
         return str(self.message)
 
+    def to_dict(self) -> dict:
+        """The JSON body of a refusal: the message in the caller's language and the field at fault."""
+        body = {"message": str(self.message)}
+        if self.field:
+            body["field"] = self.field
+        return body
+
 
 class IllegalTransition(ServiceError):
     status_code = 409

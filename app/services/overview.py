@@ -2,17 +2,10 @@
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Engineer, Ticket
+from app.models import Ticket
 from app.services import status as st
-from app.services.roles import ADMIN, CLERK, ENGINEER, MANAGER, sees_all_tickets
-
-
-def visible_tickets(user):
-    """The same scope as app.access.VisibleTicketsFilter, as a SELECT for services."""
-    query = select(Ticket)
-    if not sees_all_tickets(user):
-        query = query.where(Ticket.assignee.has(Engineer.user_id == user.id))
-    return query
+from app.services.roles import ADMIN, CLERK, ENGINEER, MANAGER
+from app.services.visibility import ticket_scope
 
 
 def open_counts(session: Session, user) -> dict[str, int] | None:
@@ -20,6 +13,10 @@ def open_counts(session: Session, user) -> dict[str, int] | None:
     roles = {r.name for r in user.roles}
     if not roles & {ADMIN, MANAGER, CLERK, ENGINEER}:
         return None
-    scoped = visible_tickets(user).where(Ticket.status.in_(st.OPEN_STATUSES)).subquery()
+    query = select(Ticket).where(Ticket.status.in_(st.OPEN_STATUSES))
+    condition = ticket_scope(user)
+    if condition is not None:
+        query = query.where(condition)
+    scoped = query.subquery()
     rows = session.execute(select(scoped.c.status, func.count()).group_by(scoped.c.status)).all()
     return {status: count for status, count in rows}
