@@ -56,7 +56,7 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def make_app(tmp_path_factory, kind: str, name: str = "main"):
+def make_app(tmp_path_factory, kind: str, name: str = "main", **overrides):
     instance = tmp_path_factory.mktemp(f"instance-{kind}-{name}")
     if kind == "postgresql":
         _reset_postgres(PG_URL)
@@ -73,6 +73,7 @@ def make_app(tmp_path_factory, kind: str, name: str = "main"):
         "WTF_CSRF_ENABLED": False,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "BABEL_DEFAULT_LOCALE": "zh",
+        **overrides,
     })
 
 

@@ -190,3 +190,16 @@ def test_every_console_page_renders_for_the_admin_in_both_languages(app, session
                     assert client.get(f"{base}/edit/{pk}").status_code == 200, (base, pk)
             if "add" not in view.exclude_route_methods:
                 assert client.get(f"{base}/add").status_code == 200, base
+
+
+def test_status_buttons_on_a_stale_page_do_not_override_a_newer_change(app, session):
+    ticket = new_ticket(session)
+    client = login(app.test_client(), "clerk")
+    stale = ticket.version
+    tickets.transition(session, ticket, st.RESOLVED, now=NOW)  # someone resolved it meanwhile
+    session.commit()
+    response = client.post(f"/ticketview/transition/{ticket.id}", data={
+        "to_status": st.CANCELLED, "reason": "客户取消", "expected_version": stale}, follow_redirects=True)
+    assert "已被他人修改" in flashes(response.get_data(as_text=True))
+    session.refresh(ticket)
+    assert ticket.status == st.RESOLVED
