@@ -52,9 +52,9 @@ def test_clerk_logs_in_switches_language_and_opens_a_ticket(app, browser, server
     # The language switch in the navbar.
     page.locator(".navbar-right .dropdown-toggle").first.click()
     page.click("a[href*='/lang/en']")
-    page.wait_for_selector("text=Open tickets")
-    page.click(".navbar >> text=Tickets")
-    page.click("text=All tickets")
+    page.wait_for_selector("#open-counts >> text=Waiting for parts")
+    page.locator(".navbar .dropdown-toggle", has_text="Tickets").click()
+    page.locator(".navbar a", has_text="All tickets").click()
     page.wait_for_selector("th:has-text('Ticket number')")
     page.screenshot(path=os.path.join(ARTIFACTS, f"ticket-list-en-{kind}.png"), full_page=False)
 

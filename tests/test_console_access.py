@@ -203,3 +203,17 @@ def test_status_buttons_on_a_stale_page_do_not_override_a_newer_change(app, sess
     assert "已被他人修改" in flashes(response.get_data(as_text=True))
     session.refresh(ticket)
     assert ticket.status == st.RESOLVED
+
+
+def test_open_tickets_queue_lists_open_work_by_deadline(app, session):
+    from datetime import timedelta
+
+    due_soon = new_ticket(session, subject="队列测试-先到期", resolution_due_at=NOW + timedelta(hours=1))
+    due_later = new_ticket(session, subject="队列测试-后到期", resolution_due_at=NOW + timedelta(hours=5))
+    done = new_ticket(session, subject="队列测试-已取消", resolution_due_at=NOW)
+    tickets.transition(session, done, st.CANCELLED, now=NOW, reason="重复")
+    session.commit()
+    client = login(app.test_client(), "clerk")
+    page = client.get("/openticketview/list/?_flt_2_subject=队列测试&psize_OpenTicketView=100").get_data(as_text=True)
+    assert done.number not in page
+    assert page.index(due_soon.number) < page.index(due_later.number)

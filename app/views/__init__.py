@@ -8,13 +8,14 @@ from app.views.customers import (
 )
 from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
 from app.views.staff import EngineerView, SkillView, TeamEngineersView, TeamView
-from app.views.tickets import TicketEventView, TicketView
+from app.views.tickets import OpenTicketView, TicketEventView, TicketView
 
 
 def register_views(appbuilder) -> None:
     add = appbuilder.add_view
-    add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket",
+    add(OpenTicketView, "OpenTickets", label=_l("Open tickets"), icon="fa-inbox",
         category="TicketsMenu", category_label=_l("Tickets"), category_icon="fa-ticket")
+    add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket", category="TicketsMenu")
     add(TicketEventView, "Timeline", label=_l("Timeline"), icon="fa-history", category="TicketsMenu")
 
     add(CustomerView, "Customers", label=_l("Customers"), icon="fa-user",

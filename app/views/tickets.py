@@ -2,6 +2,7 @@
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.baseviews import expose
+from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -159,6 +160,14 @@ class TicketView(ModelView):
     def note(self, pk):
         return self._act(pk, lambda t: ticket_service.add_note(
             db.session, t, request.form.get("note", ""), now=utcnow(), actor=g.user))
+
+
+class OpenTicketView(TicketView):
+    """The work queue: tickets someone still owes the customer, most urgent deadline first."""
+
+    base_filters = TicketView.base_filters + [["status", FilterInFunction, lambda: sorted(st.OPEN_STATUSES)]]
+    base_order = ("resolution_due_at", "asc")
+    list_title = _l("Open tickets")
 
 
 class TicketEventView(ModelView):
