@@ -75,7 +75,7 @@ def demo_seed_command(ticket_count, random_seed):
 
 @click.group("scheduler")
 def scheduler_group():
-    """The scheduler process (SLA jobs, auto-close…)."""
+    """The scheduler process and its jobs."""
 
 
 @scheduler_group.command("run")

@@ -179,3 +179,25 @@ def test_unknown_channel_and_empty_subject_name_the_field(session):
     with pytest.raises(ServiceError) as err:
         tickets.create_ticket(session, channel="phone", subject="  ", now=NOW)
     assert err.value.field == "subject"
+
+
+def test_assigning_the_same_engineer_again_changes_nothing(session):
+    ticket = new_ticket(session)
+    engineer = engineer_of(session)
+    tickets.assign(session, ticket, engineer, now=NOW)
+    tickets.transition(session, ticket, st.ACCEPTED, now=NOW)
+    count = len(ticket.events)
+    tickets.assign(session, ticket, engineer, now=NOW)
+    session.commit()
+    assert ticket.status == st.ACCEPTED and len(ticket.events) == count
+
+
+def test_engineer_handing_a_ticket_back_is_explained(session):
+    ticket = new_ticket(session)
+    engineer = engineer_of(session)
+    tickets.assign(session, ticket, engineer, now=NOW)
+    tickets.transition(session, ticket, st.NEW, now=NOW, actor=user(session, "engineer"), reason="不在服务区域")
+    session.commit()
+    event = ticket.events[-1]
+    assert ticket.assignee is None
+    assert event.data["previous_assignee"] == engineer.name and event.reason == "不在服务区域"

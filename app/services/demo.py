@@ -194,7 +194,7 @@ def _seed_tickets(session, rng, now, customers, engineers, users) -> int:
         if target in (st.NEW, st.ASSIGNED):
             at = now - timedelta(hours=rng.randint(1, 30))
         ticket, _ = tickets.create_ticket(
-            session, channel=rng.choice(list(("phone", "phone", "app", "wechat", "web", "email", "chat"))),
+            session, channel=rng.choice(_CHANNELS),
             subject=subject, description=description, now=at, actor=clerk, customer=customer, asset=asset,
             category=refs["category"][category], service_type=refs["service_type"][service_type],
             priority=refs["priority"][priority],
@@ -313,9 +313,7 @@ def _bulk_pools(session: Session) -> dict:
     engineers = session.execute(select(Engineer.id, Engineer.team_id).where(Engineer.active.is_(True))).all()
     if not assets or not engineers:
         raise RuntimeError("bulk tickets need the demo catalogue: run `demo seed` first")
-    problems = []
-    for line, category, service_type, subject, description, priority in D.PROBLEMS:
-        problems.append((category, service_type, subject, description, priority))
+    problems = [problem[1:] for problem in D.PROBLEMS]  # without the product line
     return {
         "assets": assets,
         "engineers": engineers,

@@ -144,9 +144,11 @@ def transition(session: Session, ticket: Ticket, to_status: str, *, now: datetim
     if to_status in st.NEEDS_ASSIGNEE and ticket.assignee is None:
         raise IllegalTransition(_l("Assign an engineer first."), field="assignee")
 
+    data = {"from": old, "to": to_status}
     ticket.status = to_status
     ticket.updated_at = now
-    if to_status == st.NEW:
+    if to_status == st.NEW and ticket.assignee is not None:
+        data["previous_assignee"] = ticket.assignee.name  # back to the pool: say whose it was
         ticket.assignee = None
     if to_status in (st.ACCEPTED, st.IN_PROGRESS, st.RESOLVED) and ticket.responded_at is None:
         ticket.responded_at = now
@@ -157,13 +159,15 @@ def transition(session: Session, ticket: Ticket, to_status: str, *, now: datetim
     elif to_status == st.REOPENED:
         ticket.resolved_at = None
         ticket.closed_at = None
-    timeline.record(session, ticket, "status", actor=actor, now=now,
-                    data={"from": old, "to": to_status}, reason=reason)
+    timeline.record(session, ticket, "status", actor=actor, now=now, data=data, reason=reason)
 
 
 def assign(session: Session, ticket: Ticket, engineer: Engineer | None, *, now: datetime, actor=None,
            reason: str | None = None, expected_version=None) -> None:
-    """Put an engineer (and their team) on the ticket, or take the engineer off with None."""
+    """Put an engineer (and their team) on the ticket, or take the engineer off with None.
+
+    A new engineer must accept again, so an accepted or in-progress ticket goes back to "assigned".
+    """
     now = as_utc(now)
     check_version(ticket, expected_version)
     if ticket.status not in st.OPEN_STATUSES:
@@ -174,6 +178,8 @@ def assign(session: Session, ticket: Ticket, engineer: Engineer | None, *, now: 
     if engineer is not None and not engineer.active:
         raise ServiceError(_l("%(name)s is not an active engineer.", name=engineer.name), field="assignee")
     previous = ticket.assignee
+    if engineer is previous:
+        return  # nothing changes; an accepted ticket must not fall back to "assigned"
     ticket.assignee = engineer
     if engineer is not None and engineer.team is not None:
         ticket.team = engineer.team

@@ -2,6 +2,7 @@
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.baseviews import expose
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -21,7 +22,6 @@ from app.services.errors import ServiceError
 from app.services.vocabulary import CHANNELS, choices
 from app.timeutil import utcnow
 from app.views.formatting import blanks, label_of, local_time, status_badge
-from flask_appbuilder.fieldwidgets import Select2Widget
 
 TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution_due_at",
                 "responded_at", "resolved_at", "closed_at")
@@ -102,18 +102,21 @@ class TicketView(ModelView):
         pk = self._deserialize_pk_if_composite(pk)
         widgets = self._show(pk)  # 404 unless this user may see the ticket
         ticket = self._visible_ticket(pk)
-        can = self.appbuilder.sm.has_access
+        perm = self.class_permission_name
+
+        def can(permission):
+            return self.appbuilder.sm.has_access(permission, perm)
+
         engineers = []
-        if can("can_assign", self.class_permission_name):
+        if can("can_assign"):
             engineers = db.session.scalars(
                 select(Engineer).where(Engineer.active.is_(True)).order_by(Engineer.name)
             ).all()
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, ticket=ticket,
-            next_statuses=st.manual_targets(ticket.status) if can("can_transition", "Ticket") else [],
-            needs_reason=st.NEEDS_REASON, engineers=engineers,
-            can_note=can("can_note", "Ticket"), can_edit=can("can_edit", "Ticket"),
+            next_statuses=st.manual_targets(ticket.status) if can("can_transition") else [],
+            engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
         )
 
     def _act(self, pk, action):
