@@ -4,7 +4,8 @@
     .venv/bin/python bench/seed.py --tickets 1000000 --database-url postgresql://postgres@127.0.0.1:5432/bench
 
 Creates a fresh database (drops the PostgreSQL schema it is given!), runs `init` and `demo seed`,
-bulk-generates N tickets and prints tickets/s, then times the ticket list and ticket pages as a clerk.
+bulk-generates N tickets and prints tickets/s, times one scheduler tick (now, and 30 days on, when the
+recent resolutions are due for auto-close), then times the ticket list and ticket pages as a clerk.
 """
 import argparse
 import os
@@ -63,6 +64,16 @@ def main():
     dialect = url.split(":", 1)[0]
     print(f"database: {dialect}")
     print(f"bulk seed: {args.tickets:,} tickets in {elapsed:,.1f} s = {rate:,.0f} tickets/s")
+
+    from datetime import timedelta
+
+    from app.scheduler import tick
+    from app.timeutil import utcnow
+
+    for label, when in (("now", utcnow()), ("in 30 days", utcnow() + timedelta(days=30))):
+        t0 = time.perf_counter()
+        handled = tick(app, when)
+        print(f"scheduler tick ({label}): {(time.perf_counter() - t0) * 1000:,.0f} ms, handled {handled}")
 
     client = app.test_client()
     client.post("/login/", data={"username": "clerk", "password": "clerk123"})

@@ -44,6 +44,13 @@ def test_tick_closes_old_resolutions_once_and_explains_why(app, session):
         assert event.description == f"系统自动关闭：客户在 {days} 天内未确认解决结果"
 
 
+def test_a_backlog_larger_than_a_batch_is_closed_in_one_run(session):
+    backlog = [resolved_ticket(session, NOW - timedelta(days=30)) for _ in range(7)]
+    assert close_unconfirmed(session, now=NOW, after_days=7, batch=3) >= 7
+    session.expire_all()
+    assert {t.status for t in backlog} == {st.CLOSED}
+
+
 def test_scheduler_tick_command_takes_a_time(app, session):
     ticket = resolved_ticket(session, NOW - timedelta(days=30))
     result = app.test_cli_runner().invoke(args=["scheduler", "tick", "--now", "2026-11-22T10:30:00+08:00"])

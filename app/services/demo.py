@@ -324,8 +324,8 @@ def _bulk_pools(session: Session) -> dict:
     }
 
 
-# Old tickets are mostly done; recent ones are still being worked.
-_OLD_STATUSES = [st.CLOSED] * 14 + [st.RESOLVED, st.CANCELLED]
+# Old tickets are done (resolved ones would have been confirmed or auto-closed); recent ones are in work.
+_OLD_STATUSES = [st.CLOSED] * 15 + [st.CANCELLED]
 _RECENT_STATUSES = [st.NEW, st.ASSIGNED, st.ACCEPTED, st.IN_PROGRESS, st.WAITING_CUSTOMER, st.WAITING_PARTS,
                     st.RESOLVED, st.CLOSED, st.REOPENED]
 _CHANNELS = ["phone"] * 4 + ["app"] * 2 + ["wechat"] * 2 + ["web", "email", "chat", "iot"]
