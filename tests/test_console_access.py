@@ -217,3 +217,23 @@ def test_open_tickets_queue_lists_open_work_by_deadline(app, session):
     page = client.get("/openticketview/list/?_flt_2_subject=队列测试&psize_OpenTicketView=100").get_data(as_text=True)
     assert done.number not in page
     assert page.index(due_soon.number) < page.index(due_later.number)
+
+
+def test_asset_list_says_whether_each_device_is_still_in_warranty(app, session):
+    from datetime import date, timedelta
+
+    from app.models import Asset, Product
+
+    product = session.scalar(select(Product).limit(1))
+    today = date.today()
+    session.add_all([
+        Asset(serial_number="WARRANTY-IN-1", product=product, warranty_end=today + timedelta(days=30)),
+        Asset(serial_number="WARRANTY-OUT-1", product=product, warranty_end=today - timedelta(days=30)),
+    ])
+    session.commit()
+    client = login(app.test_client(), "clerk")
+    page = client.get("/assetview/list/?_flt_0_serial_number=WARRANTY-").get_data(as_text=True)
+    row_in = page[page.index("WARRANTY-IN-1"):]
+    row_out = page[page.index("WARRANTY-OUT-1"):]
+    assert row_in.index("在保") < row_in.index("</tr>")
+    assert row_out.index("已过保") < row_out.index("</tr>")

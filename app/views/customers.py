@@ -8,7 +8,7 @@ from wtforms import SelectField
 from app.labels import ASSET_LABELS, COMMON_LABELS, CUSTOMER_LABELS
 from app.models import Asset, Customer, CustomerContact, Product, ProductLine
 from app.services.vocabulary import CONTACT_CHANNELS, CONTACT_KINDS, CUSTOMER_TIERS, LANGUAGE_NAMES, choices
-from app.views.formatting import blanks, label_of, local_time
+from app.views.formatting import blanks, label_of, local_time, warranty_end
 from app.views.tickets import TicketView
 
 
@@ -52,7 +52,8 @@ class AssetView(ModelView):
                                   "location", "latitude", "longitude"]
     show_columns = ["serial_number", "product", "customer", "install_date", "warranty_end", "location",
                     "latitude", "longitude"]
-    formatters_columns = blanks("customer", "install_date", "warranty_end", "location", "latitude", "longitude")
+    formatters_columns = {**blanks("customer", "install_date", "location", "latitude", "longitude"),
+                          "warranty_end": warranty_end}
     related_views = [AssetTicketsView]
 
 

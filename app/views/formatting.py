@@ -2,11 +2,12 @@
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from app.services import status as st
 from app.services import timeline
-from app.timeutil import to_local
+from app.timeutil import to_local, utcnow
 
 
 def local_time(value: datetime | None) -> str:
@@ -40,6 +41,15 @@ STATUS_CSS = {
 def status_badge(code: str) -> Markup:
     css = STATUS_CSS.get(code, "label-default")
     return Markup('<span class="label {}" data-status="{}">{}</span>').format(css, escape(code), st.label(code))
+
+
+def warranty_end(value) -> Markup | str:
+    """The warranty end date, with whether the device is still covered today."""
+    if value is None:
+        return ""
+    covered = value >= to_local(utcnow(), current_app.config["TIMEZONE"]).date()
+    css, text = ("label-success", _("In warranty")) if covered else ("label-default", _("Out of warranty"))
+    return Markup('{} <span class="label {}">{}</span>').format(value.isoformat(), css, text)
 
 
 def register_template_helpers(app) -> None:
