@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from flask_appbuilder import Model
 
 from app.models.mixins import BilingualNameMixin, LocalizedNameMixin, TimestampMixin
-from app.timeutil import utcnow
 
 CUSTOMER_TIERS = ("vip", "normal")
 LANGUAGES = ("zh", "en")
@@ -96,8 +95,8 @@ class Asset(TimestampMixin, Model):
     latitude: Mapped[Optional[float]] = mapped_column(Float)
     longitude: Mapped[Optional[float]] = mapped_column(Float)
 
-    def under_warranty(self, on: date | None = None) -> bool:
-        on = on or utcnow().date()
+    def under_warranty(self, on: date) -> bool:
+        """`on` is a local calendar date: whose "today" it is depends on the time zone."""
         return self.warranty_end is not None and on <= self.warranty_end
 
     def __str__(self) -> str:

@@ -233,7 +233,7 @@ def bulk_tickets(session: Session, count: int, *, random_seed: int = 1, now: dat
     """Insert `count` tickets spread evenly over the last `days` days, each with its timeline.
 
     Generated one day at a time (so ticket numbers are reserved once per day, in time order) and written
-    with multi-row INSERTs in batches, not ORM objects. Returns tickets per second.
+    in batches by `_write_bulk`, not as ORM objects. Returns tickets per second.
     Needs the demo catalogue (customers, assets, engineers) to draw from.
     """
     now = now or utcnow()
@@ -268,7 +268,8 @@ def _write_bulk(session: Session, rows: list[dict]) -> None:
     SQLite, a single writer, gets plain executemany with ids counted on from the current maximum."""
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         ids = session.execute(
             text("SELECT nextval(pg_get_serial_sequence('ticket', 'id')) FROM generate_series(1, :n)"),
             {"n": len(rows)},
@@ -285,7 +286,7 @@ def _write_bulk(session: Session, rows: list[dict]) -> None:
             events.append({"ticket_id": ticket_id, "kind": "status", "created_at": row["updated_at"],
                            "data": {"from": st.NEW, "to": row["status"]}, "actor_user_id": None,
                            "reason": None})
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         _copy(session, Ticket.__table__, rows)
         _copy(session, TicketEvent.__table__, events)
     else:
