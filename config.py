@@ -71,3 +71,9 @@ WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+
+# Intake: request size limits (KB). JSON alarms and call records are small; a report with photos or an
+# e-mail with attachments is not. Anything above MAX_CONTENT_LENGTH is refused before it is read.
+INTAKE_MAX_JSON_KB = int(_env("INTAKE_MAX_JSON_KB", "256"))
+INTAKE_MAX_BODY_KB = int(_env("INTAKE_MAX_BODY_KB", "25600"))
+MAX_CONTENT_LENGTH = (INTAKE_MAX_BODY_KB + 1024) * 1024

@@ -13,5 +13,17 @@ def _service_error(exc: ServiceError):
     return redirect(request.referrer or "/")
 
 
+def _too_large(exc):
+    from flask_babel import gettext as _
+
+    message = _("The request is larger than %(limit)s KB.", limit=(request.max_content_length or 0) // 1024)
+    if request.path.startswith("/api/"):
+        return jsonify({"message": message}), 413
+    return message, 413
+
+
 def register_error_handlers(app) -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
     app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)

@@ -46,6 +46,14 @@ TICKET_LABELS = {
     "version": _l("Version"),
     "created_at": _l("Created at"),
     "updated_at": _l("Updated at"),
+    "warranty_status": _l("Warranty"),
+    "confidence": _l("Confidence"),
+    "needs_review": _l("Needs review"),
+    "sentiment": _l("Sentiment"),
+    "tags": _l("Tags"),
+    "report_count": _l("Reports"),
+    "last_reported_at": _l("Last reported"),
+    "fault_code": _l("Fault code"),
 }
 
 EVENT_LABELS = {
@@ -58,6 +66,7 @@ EVENT_LABELS = {
 }
 
 CUSTOMER_LABELS = {
+    "verified": _l("Verified"),
     "name": _l("Name"),
     "phone": _l("Phone"),
     "email": _l("E-mail"),
@@ -134,4 +143,39 @@ INVENTORY_LABELS = {
     "ticket": _l("Ticket"),
     "actor": _l("By"),
     "created_at": _l("Time"),
+}
+
+INTAKE_LABELS = {
+    "name": _l("Name"),
+    "position": _l("Order"),
+    "active": _l("Active"),
+    "stop": _l("Stop after this rule"),
+    "keywords": _l("Keywords"),
+    "all_keywords": _l("All keywords required"),
+    "pattern": _l("Regular expression"),
+    "channels": _l("Channels"),
+    "product_line": _l("Product line"),
+    "customer_tier": _l("Customer tier"),
+    "min_severity": _l("Minimum IoT severity"),
+    "max_sentiment": _l("Sentiment at most"),
+    "repeat_within_days": _l("Earlier report within days"),
+    "category": _l("Set category"),
+    "service_type": _l("Set service type"),
+    "priority": _l("Set priority"),
+    "raise_priority": _l("Raise priority by"),
+    "team": _l("Set team"),
+    "tags": _l("Add tags"),
+    "confidence": _l("Confidence"),
+    "words": _l("Words with the same meaning"),
+    "updated_at": _l("Updated at"),
+    "review_threshold": _l("Review threshold"),
+    "default_priority": _l("Default priority"),
+    "dedupe_window_hours": _l("Merge window (hours)"),
+    "dedupe_similarity": _l("Merge similarity (%)"),
+    "iot_window_hours": _l("IoT repeat window (hours)"),
+    "max_attachment_kb": _l("Largest attachment (KB)"),
+    "channel": _l("Channel"),
+    "prefix": _l("Token begins with"),
+    "created_at": _l("Created at"),
+    "last_used_at": _l("Last used"),
 }

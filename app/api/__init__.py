@@ -1,7 +1,8 @@
 """REST resources (FAB ModelRestApi, JWT auth). OpenAPI at /api/v1/_openapi."""
+from app.api.intake import IntakeApi
 from app.api.resources import AssetApi, CustomerApi, EngineerApi, SparePartApi, TicketApi
 
 
 def register_apis(appbuilder) -> None:
-    for api in (TicketApi, CustomerApi, AssetApi, SparePartApi, EngineerApi):
+    for api in (TicketApi, CustomerApi, AssetApi, SparePartApi, EngineerApi, IntakeApi):
         appbuilder.add_api(api)

@@ -11,6 +11,7 @@ from app.access import VisibleTicketsFilter, current_user
 from app.extensions import db
 from app.models import Asset, Customer, Engineer, SparePart, Ticket
 from app.services import tickets as ticket_service
+from app.services.contacts import tidy_contacts
 from app.services.errors import ServiceError
 from app.timeutil import utcnow
 
@@ -77,7 +78,13 @@ class CustomerApi(ModelRestApi):
                                    "longitude", "notes", "updated_at"]
     add_columns = edit_columns = ["name", "phone", "email", "wechat_openid", "tier", "preferred_language",
                                   "preferred_channel", "address", "region", "latitude", "longitude", "notes"]
-    search_columns = ["name", "phone", "email", "tier", "wechat_openid"]
+    search_columns = ["name", "phone", "email", "tier", "wechat_openid", "verified"]
+
+    def pre_add(self, item):
+        tidy_contacts(item)
+
+    def pre_update(self, item):
+        tidy_contacts(item)
 
 
 class AssetApi(ModelRestApi):

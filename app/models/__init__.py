@@ -7,3 +7,6 @@ from app.models.reference import Category, Priority, ServiceType  # noqa: F401
 from app.models.region import ServiceRegion  # noqa: F401
 from app.models.staff import Engineer, Skill, Team  # noqa: F401
 from app.models.ticket import Ticket, TicketEvent, TicketNumberCounter  # noqa: F401
+from app.models.intake import (  # noqa: F401
+    ClassificationRule, IntakeRecord, IntakeSettings, IntegrationToken, Mailbox, SynonymGroup, TicketAttachment,
+)

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flask_appbuilder import Model
@@ -21,6 +21,9 @@ class Ticket(Model):
         Index("ix_ticket_status_response_due", "status", "first_response_due_at"),
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_ticket_team_status", "team_id", "status"),
+        # De-duplication looks for a customer's (or a device's) open tickets of the last hours.
+        Index("ix_ticket_customer_created", "customer_id", "created_at"),
+        Index("ix_ticket_asset_fault", "asset_id", "fault_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +64,17 @@ class Ticket(Model):
     responded_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    # What intake decided, and how sure it was; below the threshold the ticket waits for a clerk.
+    warranty_status: Mapped[Optional[str]] = mapped_column(String(10))
+    sentiment: Mapped[Optional[float]] = mapped_column(Float)
+    confidence: Mapped[Optional[float]] = mapped_column(Float)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False, index=True)
+    tags: Mapped[Optional[str]] = mapped_column(String(200))
+    # Reports merged into this ticket (itself included) and IoT alarm repeats.
+    report_count: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    last_reported_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    fault_code: Mapped[Optional[str]] = mapped_column(String(40))
 
     duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
     duplicate_of = relationship("Ticket", remote_side=[id])

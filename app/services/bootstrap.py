@@ -27,7 +27,9 @@ def ensure_reference_data(session: Session) -> int:
                 session.add(model(**row))
                 added += 1
     session.commit()
-    return added
+    from app.services.default_rules import ensure_default_rules
+
+    return added + ensure_default_rules(session)
 
 
 def ensure_admin(sm, username: str, password: str | None, email: str) -> str | None:

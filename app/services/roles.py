@@ -18,7 +18,10 @@ API_WRITE = ("can_post", "can_put")
 TICKET_WORK = ("can_transition", "can_note")
 TICKET_DESK = ("can_assign",)
 
-CONFIG_VIEWS = ("Category", "ServiceType", "Priority", "ServiceRegion", "Skill", "Team", "ProductLine", "Product")
+CONFIG_VIEWS = ("Category", "ServiceType", "Priority", "ServiceRegion", "Skill", "Team", "ProductLine", "Product",
+                "ClassificationRule", "SynonymGroup")
+# Intake: clerks register calls, integrators post through their tokens (staff may post with a JWT).
+INTAKE_DESK = [("can_register", "PhoneIntake"), ("can_post", "IntakeApi"), ("can_get", "IntakeApi")]
 CUSTOMER_VIEWS = ("Customer", "CustomerContact", "Asset")
 INVENTORY_VIEWS = ("Warehouse", "SparePart", "Stock")
 
@@ -54,12 +57,15 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(CONFIG_VIEWS + ("Engineer",), READ + WRITE + DELETE, API_READ + API_WRITE + DELETE)
         + _grant(INVENTORY_VIEWS, READ, API_READ)
         + _grant(["StockMove"], READ)
+        + _grant(["IntakeSettings"], READ + ("can_edit",))
+        + INTAKE_DESK
     ),
     CLERK: (
         _grant(["Ticket"], READ + WRITE + TICKET_WORK + TICKET_DESK, API_READ + API_WRITE)
         + _grant(["TicketEvent"], READ)
         + _grant(CUSTOMER_VIEWS, READ + WRITE, API_READ + API_WRITE)
         + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
+        + INTAKE_DESK
     ),
     ENGINEER: (
         # The rows are narrowed to their own tickets by app.access.VisibleTicketsFilter.
@@ -87,7 +93,10 @@ def _menu_grants(menu, grants: set[tuple[str, str]]) -> set[tuple[str, str]]:
             view = getattr(item, "baseview", None)
             if item.name == "-" or view is None:
                 continue
-            if ("can_list", view.class_permission_name) in grants:
+            perm = view.class_permission_name
+            # Model views show in the menu for those who may list them; a page (BaseView) for any grant.
+            listed = ("can_list", perm) in grants if hasattr(view, "datamodel") else any(v == perm for _, v in grants)
+            if listed:
                 out.add(("menu_access", item.name))
                 if category.childs:
                     out.add(("menu_access", category.name))

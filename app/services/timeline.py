@@ -51,6 +51,37 @@ def describe(event: TicketEvent) -> str:
         return _("Edited: %(fields)s", fields=fields)
     if kind == "note":
         return _("Note")
+    return _describe_intake(kind, data)
+
+
+def _describe_intake(kind: str, data: dict) -> str:
+    if kind == "received":
+        return _("Request received from %(channel)s; the customer is to be told ticket number %(number)s",
+                 channel=_channel(data.get("channel")), number=data.get("number"))
+    if kind == "classified":
+        return _("Recognised and classified automatically (see why)")
+    if kind == "merged_report":
+        if data.get("from_ticket"):
+            return _("Ticket %(ticket)s merged into this one", ticket=data["from_ticket"])
+        return _("Another report of the same problem (%(channel)s) merged into this ticket",
+                 channel=_channel(data.get("channel")))
+    if kind == "merged_into":
+        return _("Merged into ticket %(ticket)s", ticket=data.get("ticket"))
+    if kind == "split":
+        return _("A merged report was split out as ticket %(ticket)s", ticket=data.get("ticket"))
+    if kind == "split_from":
+        return _("Split out of ticket %(ticket)s", ticket=data.get("ticket"))
+    if kind == "customer_reply":
+        return _("Customer replied by %(channel)s", channel=_channel(data.get("channel")))
+    if kind == "alarm_recovered":
+        return _("The device reported that alarm %(code)s recovered", code=data.get("fault_code"))
+    if kind == "attachment":
+        return _("Attachment stored: %(name)s", name=data.get("filename"))
+    if kind == "attachment_refused":
+        return _("Attachment %(name)s (%(size)s KB) not stored: larger than %(limit)s KB",
+                 name=data.get("filename"), size=data.get("size_kb"), limit=data.get("limit_kb"))
+    if kind == "reviewed":
+        return _("Classification reviewed by a clerk")
     return kind
 
 

@@ -11,6 +11,7 @@ CHANNELS = {
     "iot": _l("IoT device"),
 }
 
+WARRANTY_STATUSES = {"in": _l("In warranty"), "out": _l("Out of warranty"), "unknown": _l("Unknown")}
 CUSTOMER_TIERS = {"vip": _l("VIP"), "normal": _l("Normal")}
 LANGUAGE_NAMES = {"zh": _l("Chinese"), "en": _l("English")}
 CONTACT_CHANNELS = {"sms": _l("SMS"), "phone": _l("Phone"), "email": _l("E-mail"), "wechat": _l("WeChat")}

@@ -6,6 +6,10 @@ from app.views.customers import (
     AssetTicketsView, AssetView, CustomerContactView, CustomerTicketsView, CustomerView, ProductLineView,
     ProductView,
 )
+from app.views.intake import (
+    ClassificationRuleView, IntakeSettingsView, IntegrationTokenView, PhoneIntakeView, ReviewQueueView,
+    SynonymGroupView,
+)
 from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
 from app.views.staff import EngineerView, SkillView, TeamEngineersView, TeamView
 from app.views.tickets import OpenTicketView, TicketEventView, TicketView
@@ -15,6 +19,8 @@ def register_views(appbuilder) -> None:
     add = appbuilder.add_view
     add(OpenTicketView, "OpenTickets", label=_l("Open tickets"), icon="fa-inbox",
         category="TicketsMenu", category_label=_l("Tickets"), category_icon="fa-ticket")
+    add(PhoneIntakeView, "PhoneIntake", label=_l("Phone registration"), icon="fa-phone", category="TicketsMenu")
+    add(ReviewQueueView, "ReviewQueue", label=_l("Review queue"), icon="fa-eye", category="TicketsMenu")
     add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket", category="TicketsMenu")
     add(TicketEventView, "Timeline", label=_l("Timeline"), icon="fa-history", category="TicketsMenu")
 
@@ -42,6 +48,12 @@ def register_views(appbuilder) -> None:
     add(ServiceRegionView, "Regions", label=_l("Service regions"), icon="fa-map-marker", category="ConfigMenu")
     add(ProductView, "Products", label=_l("Products"), icon="fa-barcode", category="ConfigMenu")
     add(ProductLineView, "ProductLines", label=_l("Product lines"), icon="fa-th-list", category="ConfigMenu")
+    add(ClassificationRuleView, "ClassificationRules", label=_l("Classification rules"), icon="fa-filter",
+        category="ConfigMenu")
+    add(SynonymGroupView, "Synonyms", label=_l("Synonyms"), icon="fa-book", category="ConfigMenu")
+    add(IntakeSettingsView, "IntakeSettings", label=_l("Intake settings"), icon="fa-cogs", category="ConfigMenu")
+    add(IntegrationTokenView, "IntegrationTokens", label=_l("Integration tokens"), icon="fa-key",
+        category="ConfigMenu")
 
     for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
         appbuilder.add_view_no_menu(related)

@@ -7,6 +7,7 @@ from wtforms import SelectField
 
 from app.labels import ASSET_LABELS, COMMON_LABELS, CUSTOMER_LABELS
 from app.models import Asset, Customer, CustomerContact, Product, ProductLine
+from app.services.contacts import tidy_contact, tidy_contacts
 from app.services.vocabulary import CONTACT_CHANNELS, CONTACT_KINDS, CUSTOMER_TIERS, LANGUAGE_NAMES, choices
 from app.views.formatting import blanks, label_of, local_time, warranty_end
 from app.views.tickets import TicketView
@@ -37,6 +38,12 @@ class CustomerContactView(ModelView):
     add_form_extra_fields = edit_form_extra_fields = {"kind": _select(_l("Kind"), CONTACT_KINDS, "phone")}
     formatters_columns = {"kind": label_of(CONTACT_KINDS), **blanks("label")}
 
+    def pre_add(self, item):
+        tidy_contact(item)
+
+    def pre_update(self, item):
+        tidy_contact(item)
+
 
 class AssetView(ModelView):
     datamodel = SQLAInterface(Asset)
@@ -66,9 +73,9 @@ class CustomerView(ModelView):
     add_title = _l("New customer")
     edit_title = _l("Edit customer")
     label_columns = CUSTOMER_LABELS
-    list_columns = ["name", "phone", "tier", "region", "address", "created_at"]
-    search_columns = ["name", "phone", "email", "tier", "region", "address"]
-    add_columns = edit_columns = ["name", "phone", "email", "wechat_openid", "tier", "preferred_language",
+    list_columns = ["name", "phone", "tier", "verified", "region", "address", "created_at"]
+    search_columns = ["name", "phone", "email", "tier", "verified", "region", "address"]
+    add_columns = edit_columns = ["name", "phone", "email", "wechat_openid", "tier", "verified", "preferred_language",
                                   "preferred_channel", "address", "region", "latitude", "longitude", "notes"]
     show_columns = add_columns + ["created_at", "updated_at"]
     add_form_extra_fields = edit_form_extra_fields = {
@@ -85,6 +92,12 @@ class CustomerView(ModelView):
         "updated_at": local_time,
     }
     related_views = [CustomerContactView, AssetView, CustomerTicketsView]
+
+    def pre_add(self, item):
+        tidy_contacts(item)
+
+    def pre_update(self, item):
+        tidy_contacts(item)
 
 
 class ProductLineView(ModelView):

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from app.services import status as st
-from app.services import timeline
+from app.services import explain, timeline
 from app.timeutil import to_local, utcnow
 
 
@@ -58,3 +58,5 @@ def register_template_helpers(app) -> None:
     app.jinja_env.globals["status_label"] = st.label
     app.jinja_env.globals["describe_event"] = timeline.describe
     app.jinja_env.globals["event_actor"] = timeline.actor_name
+    app.jinja_env.globals["channel_label"] = explain.channel_name
+    app.jinja_env.globals["open_statuses"] = st.OPEN_STATUSES

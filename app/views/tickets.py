@@ -1,5 +1,5 @@
 """The ticket console: list, page with timeline and actions, forms. Every change calls app.services."""
-from flask import flash, g, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.baseviews import expose
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -15,16 +15,18 @@ from wtforms.validators import DataRequired
 from app.access import VisibleTicketsFilter
 from app.extensions import db
 from app.labels import EVENT_LABELS, TICKET_LABELS
-from app.models import Engineer, Ticket, TicketEvent
+from app.models import Engineer, Ticket, TicketAttachment, TicketEvent
+from app.services import explain
+from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
 from app.services.errors import ServiceError
-from app.services.vocabulary import CHANNELS, choices
+from app.services.vocabulary import CHANNELS, WARRANTY_STATUSES, choices
 from app.timeutil import utcnow
 from app.views.formatting import blanks, label_of, local_time, status_badge
 
 TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution_due_at",
-                "responded_at", "resolved_at", "closed_at")
+                "responded_at", "resolved_at", "closed_at", "last_reported_at")
 
 
 class TicketView(ModelView):
@@ -34,6 +36,8 @@ class TicketView(ModelView):
     base_order = ("created_at", "desc")
     # Tickets are records of what the company promised: they are cancelled, never deleted.
     exclude_route_methods = {"delete", "download"}
+    # Desk work (review, split, merge) is what may assign; reading an attachment is reading the ticket.
+    method_permission_name = {"review": "assign", "split": "assign", "merge": "assign", "attachment": "show"}
 
     list_title = _l("Tickets")
     show_title = _l("Ticket")
@@ -53,6 +57,8 @@ class TicketView(ModelView):
         (_l("Handling"), {"fields": ["team", "assignee", "first_response_due_at", "resolution_due_at",
                                       "responded_at", "resolved_at", "closed_at", "duplicate_of",
                                       "external_ref", "created_at", "updated_at"]}),
+        (_l("Intake"), {"fields": ["warranty_status", "confidence", "needs_review", "sentiment", "tags",
+                                    "report_count", "last_reported_at", "fault_code"]}),
     ]
     add_columns = ["channel", "customer", "contact_name", "contact_phone", "contact_email", "contact_address",
                    "asset", "product", "category", "service_type", "priority", "subject", "description"]
@@ -70,6 +76,8 @@ class TicketView(ModelView):
                  "external_ref", "description"),
         "status": status_badge,
         "channel": label_of(CHANNELS),
+        "warranty_status": label_of(WARRANTY_STATUSES),
+        **blanks("confidence", "sentiment", "tags", "fault_code"),
         **{c: local_time for c in TIME_COLUMNS},
     }
     show_template = "ticket/show.html"
@@ -112,11 +120,18 @@ class TicketView(ModelView):
             engineers = db.session.scalars(
                 select(Engineer).where(Engineer.active.is_(True)).order_by(Engineer.name)
             ).all()
+        decision = intake_service.decision_event(ticket)
+        reasons = explain.sentences(db.session, (decision.data or {}).get("reasons", [])) if decision else []
+        split_done = {(e.data or {}).get("event_id") for e in ticket.events if e.kind == "split"}
+        attachments = db.session.scalars(
+            select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id).order_by(TicketAttachment.id)
+        ).all()
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, ticket=ticket,
             next_statuses=st.manual_targets(ticket.status) if can("can_transition") else [],
             engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
+            can_desk=can("can_assign"), reasons=reasons, split_done=split_done, attachments=attachments,
         )
 
     def _act(self, pk, action):
@@ -163,6 +178,63 @@ class TicketView(ModelView):
     def note(self, pk):
         return self._act(pk, lambda t: ticket_service.add_note(
             db.session, t, request.form.get("note", ""), now=utcnow(), actor=g.user))
+
+
+    @expose("/review/<int:pk>", methods=["POST"])
+    @has_access
+    def review(self, pk):
+        return self._act(pk, lambda t: intake_service.mark_reviewed(db.session, t, now=utcnow(), actor=g.user))
+
+    @expose("/split/<int:pk>", methods=["POST"])
+    @has_access
+    def split(self, pk):
+        form = request.form
+        created = []
+
+        def do(ticket):
+            raw = form.get("event_id", "")
+            if not raw.isdigit():
+                raise ServiceError(_l("That report is not merged into this ticket."), field="event_id")
+            created.append(intake_service.split_report(db.session, ticket, int(raw), now=utcnow(), actor=g.user,
+                                                       reason=form.get("reason")))
+
+        response = self._act(pk, do)
+        return redirect(url_for(".show", pk=created[0].id)) if created else response
+
+    @expose("/merge/<int:pk>", methods=["POST"])
+    @has_access
+    def merge(self, pk):
+        form = request.form
+
+        def do(ticket):
+            number = (form.get("target") or "").strip().upper()
+            target = db.session.scalar(select(Ticket).where(Ticket.number == number)) if number else None
+            if target is None:
+                raise ServiceError(_l("No ticket numbered %(number)s.", number=number or "—"), field="target")
+            intake_service.merge_tickets(db.session, ticket, target, now=utcnow(), actor=g.user,
+                                         reason=form.get("reason"), expected_version=form.get("expected_version"))
+
+        return self._act(pk, do)
+
+    @expose("/attachment/<int:pk>/<int:attachment_id>", methods=["GET"])
+    @has_access
+    def attachment(self, pk, attachment_id):
+        ticket = self._visible_ticket(pk)
+        item = db.session.get(TicketAttachment, attachment_id)
+        if ticket is None or item is None or item.ticket_id != ticket.id:
+            abort(404)
+        # Always a download, never rendered: an attached .html must not run in our origin.
+        response = Response(item.content, mimetype="application/octet-stream")
+        response.headers["Content-Disposition"] = _content_disposition(item.filename)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _content_disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 class OpenTicketView(TicketView):

@@ -1,0 +1,301 @@
+"""Intake over HTTP: one endpoint per kind of input, all calling app.services.intake.
+
+Integrators authenticate with their channel's token (`X-Channel-Token`); staff tools with FAB's JWT.
+Answers: 201 a ticket was created; 200 the report was merged, threaded or counted (or a retry of an
+earlier delivery, marked `Idempotent-Replayed: true`); 4xx names the field.
+"""
+import functools
+
+from flask import current_app, g, request
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+
+from app.access import current_user
+from app.api.intake_schemas import CallSchema, IntakeSchema, IotSchema, first_error
+from app.channels import email as email_channel
+from app.extensions import db
+from app.services import explain, recognise, tokens
+from app.services import status as st
+from app.services.errors import ServiceError
+from app.services.intake import Attachment, IntakeRequest, IntakeResult, intake
+from app.timeutil import utcnow
+
+
+def token_or_jwt(f):
+    """A channel token (integrations) or a staff JWT with the endpoint's permission."""
+    protected = protect()(f)
+
+    @functools.wraps(f)
+    def wrapper(self, *args, **kwargs):
+        raw = request.headers.get("X-Channel-Token")
+        if raw is None:
+            g.channel_token = None
+            return protected(self, *args, **kwargs)
+        token = tokens.verify(db.session, raw, now=utcnow())
+        if token is None:
+            db.session.rollback()
+            return self.response(401, message=_("Unknown or revoked channel token."))
+        g.channel_token = token
+        return f(self, *args, **kwargs)
+
+    return wrapper
+
+
+class IntakeApi(BaseApi):
+    resource_name = "intake"
+    class_permission_name = "IntakeApi"
+    method_permission_name = {"create": "post", "email": "post", "iot": "post", "call": "post", "caller": "get"}
+    openapi_spec_tag = "Intake"
+
+    # --- helpers ---
+
+    def _too_large(self, limit_kb: int):
+        length = request.content_length
+        if length is not None and length > limit_kb * 1024:
+            return self.response(413, message=_("The request is larger than %(limit)s KB.", limit=limit_kb))
+        return None
+
+    def _json(self, schema):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ServiceError(_("The body must be a JSON object."), field="body")
+        try:
+            return schema().load(body)
+        except ValidationError as exc:
+            field, problem = first_error(exc.messages)
+            raise ServiceError(_("%(field)s: %(problem)s", field=field, problem=problem), field=field) from None
+
+    def _channel_allowed(self, channel: str):
+        token = g.get("channel_token")
+        if token is not None and token.channel != channel:
+            raise ServiceError(_("This token is for channel %(channel)s.", channel=token.channel),
+                               field="channel")
+
+    def _answer(self, result: IntakeResult):
+        ticket = result.ticket
+        body = {"outcome": result.outcome, "replayed": result.replayed,
+                "reasons": [{**r, "text": text} for r, text in zip(result.reasons,
+                                                                   explain.sentences(db.session, result.reasons))]}
+        if ticket is not None:
+            body.update({
+                "id": ticket.id, "number": ticket.number, "status": ticket.status,
+                "status_label": st.label(ticket.status),
+                "priority": ticket.priority.code if ticket.priority else None,
+                "category": ticket.category.code if ticket.category else None,
+                "service_type": ticket.service_type.code if ticket.service_type else None,
+                "team": ticket.team.code if ticket.team else None,
+                "assignee": ticket.assignee.name if ticket.assignee else None,
+                "duplicate_of": result.duplicate_of.number if result.duplicate_of is not None else None,
+                "needs_review": ticket.needs_review, "warranty_status": ticket.warranty_status,
+                "customer": {"id": ticket.customer.id, "name": ticket.customer.name,
+                             "verified": ticket.customer.verified} if ticket.customer else None,
+                "asset": {"id": ticket.asset.id, "serial_number": ticket.asset.serial_number}
+                if ticket.asset else None,
+                "sla": {"first_response_due_at": _iso(ticket.first_response_due_at),
+                        "resolution_due_at": _iso(ticket.resolution_due_at)},
+            })
+        code = 201 if result.created else 200
+        response = self.response(code, **body)
+        if result.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    def _run(self, build, limit_kb=None):
+        """Size check, parse, intake, commit — or a 4xx with nothing half-created."""
+        too_large = self._too_large(limit_kb or current_app.config["INTAKE_MAX_JSON_KB"])
+        if too_large is not None:
+            return too_large
+        try:
+            result = build()
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return self.response(exc.status_code, **exc.to_dict())
+        return self._answer(result)
+
+    def _key(self, fallback):
+        return request.headers.get("Idempotency-Key") or fallback
+
+    # --- endpoints ---
+
+    @expose("/", methods=["POST"])
+    @token_or_jwt
+    def create(self):
+        """Create a ticket from any channel.
+        ---
+        post:
+          summary: Turn one customer report into a ticket (or merge it into the open one it repeats)
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [channel, customer]
+                  properties:
+                    channel: {type: string, example: app}
+                    customer:
+                      type: object
+                      properties:
+                        name: {type: string}
+                        phone: {type: string}
+                        email: {type: string}
+                        wechat_openid: {type: string}
+                        address: {type: string}
+                    subject: {type: string}
+                    description: {type: string}
+                    serial_number: {type: string}
+                    external_id: {type: string}
+          responses:
+            201: {description: ticket created}
+            200: {description: merged into an open ticket, or a retry of an earlier request}
+            400: {description: a field is missing or malformed}
+            401: {description: unknown channel token}
+            413: {description: body too large}
+        """
+        def build():
+            data = self._json(IntakeSchema)
+            self._channel_allowed(data["channel"])
+            customer = data.get("customer") or {}
+            return intake(db.session, IntakeRequest(
+                channel=data["channel"], subject=data.get("subject"), description=data.get("description") or "",
+                customer_name=customer.get("name"), phone=customer.get("phone"), email=customer.get("email"),
+                wechat_openid=customer.get("wechat_openid"), address=customer.get("address"),
+                serial_number=data.get("serial_number"), message_key=self._key(data.get("external_id")),
+                attachments=[Attachment(a["filename"], a["content_base64"], a.get("content_type"))
+                             for a in data.get("attachments") or []],
+            ), now=utcnow(), actor=current_user())
+
+        return self._run(build, current_app.config["INTAKE_MAX_BODY_KB"])
+
+    @expose("/email", methods=["POST"])
+    @token_or_jwt
+    def email(self):
+        """Deliver one raw e-mail.
+        ---
+        post:
+          summary: A raw RFC 822 message becomes a ticket, a reply on a ticket, or is ignored (auto-reply, bounce)
+          requestBody:
+            required: true
+            content:
+              message/rfc822:
+                schema: {type: string, format: binary}
+          responses:
+            201: {description: ticket created}
+            200: {description: threaded onto a ticket, merged, or ignored}
+            400: {description: not an e-mail}
+            413: {description: message too large}
+        """
+        def build():
+            self._channel_allowed("email")
+            raw = request.get_data()
+            if not raw.strip():
+                raise ServiceError(_("The body must be a raw RFC 822 message."), field="body")
+            return email_channel.deliver(db.session, raw, now=utcnow())
+
+        return self._run(build, current_app.config["INTAKE_MAX_BODY_KB"])
+
+    @expose("/iot", methods=["POST"])
+    @token_or_jwt
+    def iot(self):
+        """A connected device's alarm or recovery.
+        ---
+        post:
+          summary: Device alarm; repeats of an open alarm are counted on its ticket, a recovery is noted on it
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [serial_number, fault_code, severity]
+                  properties:
+                    serial_number: {type: string}
+                    fault_code: {type: string}
+                    severity: {type: string, enum: [info, warning, critical]}
+                    occurred_at: {type: string, format: date-time}
+                    message: {type: string}
+                    alarm_id: {type: string}
+                    recovered: {type: boolean}
+          responses:
+            201: {description: ticket created}
+            200: {description: counted on or recovered on the open alarm ticket}
+            400: {description: a field is missing or malformed}
+        """
+        def build():
+            self._channel_allowed("iot")
+            data = self._json(IotSchema)
+            return intake(db.session, IntakeRequest(
+                channel="iot", serial_number=data["serial_number"], fault_code=data["fault_code"],
+                severity=data["severity"], occurred_at=data.get("occurred_at"), recovered=data["recovered"],
+                description=data.get("message") or "", message_key=self._key(data.get("alarm_id")),
+            ), now=utcnow(), actor=current_user())
+
+        return self._run(build)
+
+    @expose("/call", methods=["POST"])
+    @token_or_jwt
+    def call(self):
+        """A call record from the telephony system (CTI).
+        ---
+        post:
+          summary: Caller number, call id and optional transcript become a phone ticket
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [caller, call_id]
+                  properties:
+                    caller: {type: string}
+                    call_id: {type: string}
+                    customer_name: {type: string}
+                    transcript: {type: string}
+                    serial_number: {type: string}
+          responses:
+            201: {description: ticket created}
+            200: {description: merged, or a retry}
+            400: {description: a field is missing or malformed}
+        """
+        def build():
+            self._channel_allowed("phone")
+            data = self._json(CallSchema)
+            transcript = data.get("transcript") or ""
+            return intake(db.session, IntakeRequest(
+                channel="phone", phone=data["caller"], customer_name=data.get("customer_name"),
+                description=transcript, subject=None if transcript else _("Call from %(number)s",
+                                                                          number=data["caller"]),
+                serial_number=data.get("serial_number"), message_key=self._key(data["call_id"]),
+            ), now=utcnow(), actor=current_user())
+
+        return self._run(build)
+
+    @expose("/caller", methods=["GET"])
+    @token_or_jwt
+    def caller(self):
+        """Who is calling: for the CTI screen pop and the clerk's phone registration.
+        ---
+        get:
+          summary: Customer, devices (with warranty) and open tickets of a phone number
+          parameters:
+          - in: query
+            name: phone
+            required: true
+            schema: {type: string}
+          responses:
+            200: {description: the caller card; customer is null for an unknown number}
+            400: {description: not a phone number}
+        """
+        phone = request.args.get("phone", "")
+        card = recognise.caller_card(db.session, phone, now=utcnow())
+        db.session.commit()
+        if not card["valid"]:
+            return self.response(400, message=_("%(value)s is not a phone number.", value=phone), field="phone")
+        return self.response(200, **card)
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None

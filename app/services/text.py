@@ -1,0 +1,89 @@
+"""Text as the rules see it: Traditional folded to Simplified Chinese, lower-case, cut into words.
+
+jieba segments Chinese into words, so a keyword matches a word (「漏水」 in 「热水器漏水了」) rather than
+any run of characters; English is split on non-letters. Every keyword and synonym the rules use is
+added to jieba's dictionary so that it survives segmentation as one word.
+"""
+import re
+import threading
+from functools import lru_cache
+
+import jieba
+import zhconv
+
+jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on the root logger
+_lock = threading.Lock()
+_known_words: set[str] = set()
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_SPACE = re.compile(r"\s+")
+# Words that say nothing about the problem; they only dilute the similarity of two reports.
+STOPWORDS = frozenset(
+    "的 了 是 我 你 他 她 它 们 我们 你们 在 有 和 就 也 都 还 又 很 吗 呢 吧 啊 呀 哦 嗯 请 请问 一下 一个 "
+    "这个 那个 这 那 个 把 被 给 让 到 从 对 说 要 想 能 会 可以 已经 现在 今天 昨天 谢谢 您好 你好 麻烦 "
+    "the a an is are was were be i my me we our you your it its this that to of in on at for and or "
+    "but with have has had do does did can could please hi hello thanks thank".split()
+)
+
+
+def simplify(text: str) -> str:
+    """Traditional → Simplified Chinese, full-width ASCII → half-width, lower-case, tidy spaces."""
+    if not text:
+        return ""
+    text = zhconv.convert(text, "zh-cn")
+    text = text.translate(_FULLWIDTH)
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+
+
+def add_words(words) -> None:
+    """Teach jieba the rules' vocabulary (idempotent, thread-safe)."""
+    new = [w for w in words if w and w not in _known_words]
+    if not new:
+        return
+    with _lock:
+        for word in new:
+            if _CJK.search(word) and " " not in word:
+                jieba.add_word(word, freq=200000)
+            _known_words.add(word)
+        tokens.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def tokens(text: str) -> tuple[str, ...]:
+    """The words of an already simplified text, punctuation and spaces dropped."""
+    out = []
+    for token in jieba.cut(text):
+        token = token.strip()
+        if token and (token.isalnum() or _CJK.search(token)):
+            out.append(token)
+    return tuple(out)
+
+
+def words(text: str) -> tuple[str, ...]:
+    return tokens(simplify(text))
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS]
+
+
+def contains_phrase(haystack: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether the word sequence `phrase` occurs in `haystack` as consecutive words."""
+    n = len(phrase)
+    if n == 0:
+        return False
+    if n == 1:
+        return phrase[0] in haystack
+    first = phrase[0]
+    return any(haystack[i] == first and haystack[i:i + n] == phrase for i in range(len(haystack) - n + 1))
+
+
+def cjk_ratio(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if _CJK.match(c)) / len(letters)
