@@ -195,7 +195,8 @@ def _process(session: Session, req: IntakeRequest, *, now: datetime, actor) -> I
     reasons = list(seen.reasons)
 
     if req.channel == "iot" and seen.asset is not None:
-        alarm = _open_alarm(session, seen.asset.id, req.fault_code, now=now,
+        # The window is between alarms, so it is measured from when the device says this one happened.
+        alarm = _open_alarm(session, seen.asset.id, req.fault_code, now=req.occurred_at or now,
                             window_hours=ruleset.settings.iot_window_hours)
         if alarm is not None:
             return _repeat_alarm(session, alarm, req, now=now)
