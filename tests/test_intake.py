@@ -135,6 +135,19 @@ def test_what_the_rules_cannot_place_goes_to_review(session):
     assert {"no_category", "review"} <= set(codes(result))
 
 
+def test_a_clerk_setting_the_category_takes_the_ticket_out_of_review(session):
+    from app.models import Category
+
+    ticket = report(session, "师傅，麻烦看一下").ticket
+    assert ticket.needs_review
+    from app.services import tickets
+
+    tickets.edit_ticket(session, ticket, {"category": session.scalar(select(Category).where(Category.code == "inquiry"))},
+                        now=NOW, actor=user(session, "clerk"))
+    session.commit()
+    assert not ticket.needs_review and [e.kind for e in ticket.events][-2:] == ["edited", "reviewed"]
+
+
 def test_angry_complaint_raises_priority_with_the_reason(session):
     calm = report(session, "洗碗机有异响")
     angry = report(session, "洗碗机有异响，打了三次电话都没人管，太差劲了！我要投诉！！")

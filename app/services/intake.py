@@ -409,10 +409,10 @@ def split_report(session: Session, ticket: Ticket, event_id: int, *, now: dateti
         raise ServiceError(_l("That report was already split out."), field="event_id")
     data = event.data or {}
     contact = data.get("contact") or {}
+    channel = data.get("channel") or ticket.channel
+    report = IntakeRequest(channel=channel, subject=data.get("subject"), description=data.get("description") or "")
     new = Ticket(
-        channel=data.get("channel") or ticket.channel, subject=data.get("subject") or _subject(
-            IntakeRequest(channel=data.get("channel") or ticket.channel, description=data.get("description") or ""),
-            data.get("description") or ""),
+        channel=channel, subject=_subject(report, report.description),
         description=data.get("description"), customer_id=data.get("customer_id"), asset_id=data.get("asset_id"),
         contact_name=contact.get("name"), contact_phone=contact.get("phone"), contact_email=contact.get("email"),
         contact_address=contact.get("address"), category_id=ticket.category_id,

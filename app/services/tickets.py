@@ -123,6 +123,10 @@ def edit_ticket(session: Session, ticket: Ticket, changes: dict | None = None, *
     if diff:
         ticket.updated_at = now
         timeline.record(session, ticket, "edited", actor=actor, now=now, data={"changes": diff})
+        if ticket.needs_review and {"category", "priority"} & set(diff):
+            # A person set what the rules could not decide: that is the review.
+            ticket.needs_review = False
+            timeline.record(session, ticket, "reviewed", actor=actor, now=now)
     return diff
 
 
