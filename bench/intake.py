@@ -16,13 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.seed import percentile  # noqa: E402
+from bench.seed import fresh_database, percentile  # noqa: E402
 
 TEXTS = ["热水器漏水了，地上都是水", "空调不制冷，开了一下午还是热", "请问净水器滤芯多久换一次",
          "洗碗机有异响，打了三次电话没人管，太差劲了！", "新买的油烟机想预约上门安装",
@@ -65,16 +64,7 @@ def main():
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
 
-    instance = tempfile.mkdtemp(prefix="bench-intake-")
-    url = args.database_url or f"sqlite:///{instance}/bench.db"
-    if url.startswith("postgresql"):
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    instance, url = fresh_database(args.database_url, "bench-intake-")
     os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin",
                       SECRET_KEY="bench-secret-key-bench-secret-key")
 

@@ -23,15 +23,11 @@ def percentile(samples, q):
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--requests", type=int, default=30)
-    args = parser.parse_args()
-
-    instance = tempfile.mkdtemp(prefix="bench-")
-    url = args.database_url or f"sqlite:///{instance}/bench.db"
+def fresh_database(database_url, prefix):
+    """A new instance folder and an empty database: SQLite inside it, or the PostgreSQL URL given,
+    whose public schema is dropped."""
+    instance = tempfile.mkdtemp(prefix=prefix)
+    url = database_url or f"sqlite:///{instance}/bench.db"
     if url.startswith("postgresql"):
         from sqlalchemy import create_engine, text
 
@@ -40,6 +36,17 @@ def main():
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
+    return instance, url
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+
+    instance, url = fresh_database(args.database_url, "bench-")
     os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin")
 
     from app import create_app

@@ -78,8 +78,9 @@ def _describe_intake(kind: str, data: dict) -> str:
     if kind == "attachment":
         return _("Attachment stored: %(name)s", name=data.get("filename"))
     if kind == "attachment_refused":
-        return _("Attachment %(name)s (%(size)s KB) not stored: larger than %(limit)s KB",
-                 name=data.get("filename"), size=data.get("size_kb"), limit=data.get("limit_kb"))
+        from app.services.explain import describe as explain_reason
+
+        return explain_reason({"code": "attachment_too_large", **data})
     if kind == "reviewed":
         return _("Classification reviewed by a clerk")
     return kind
