@@ -16,6 +16,16 @@ from app.services import status as st
 from app.services import text as tx
 
 
+def _same_owner(customer_id, asset_id) -> list:
+    """Conditions for "this customer's or this device's tickets" (empty when neither is known)."""
+    owner = []
+    if customer_id is not None:
+        owner.append(Ticket.customer_id == customer_id)
+    if asset_id is not None:
+        owner.append(Ticket.asset_id == asset_id)
+    return owner
+
+
 def similarity(a: str, b: str) -> int:
     """0–100."""
     wa, wb = set(tx.content_words(a)), set(tx.content_words(b))
@@ -31,13 +41,9 @@ def similarity(a: str, b: str) -> int:
 def find_duplicate(session: Session, *, customer_id, asset_id, category_id, text: str, now: datetime,
                    window_hours: int, threshold: int) -> tuple[Ticket | None, int]:
     """The best matching open ticket and its similarity, or (None, best score seen)."""
-    if category_id is None or (customer_id is None and asset_id is None):
+    owner = _same_owner(customer_id, asset_id)
+    if category_id is None or not owner:
         return None, 0
-    owner = []
-    if customer_id is not None:
-        owner.append(Ticket.customer_id == customer_id)
-    if asset_id is not None:
-        owner.append(Ticket.asset_id == asset_id)
     since = now - timedelta(hours=window_hours)
     candidates = session.scalars(
         select(Ticket).where(
@@ -58,11 +64,7 @@ def find_duplicate(session: Session, *, customer_id, asset_id, category_id, text
 
 def recent_reports(session: Session, *, customer_id, asset_id, now: datetime, days: int) -> int:
     """Earlier tickets of this customer or device in the last `days` days (any status)."""
-    owner = []
-    if customer_id is not None:
-        owner.append(Ticket.customer_id == customer_id)
-    if asset_id is not None:
-        owner.append(Ticket.asset_id == asset_id)
+    owner = _same_owner(customer_id, asset_id)
     if not owner:
         return 0
     return session.scalar(select(func.count()).select_from(Ticket).where(

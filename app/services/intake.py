@@ -236,7 +236,7 @@ def _process(session: Session, req: IntakeRequest, *, now: datetime, actor) -> I
         reasons.append({"code": "merged", "ticket": duplicate.number, "similarity": score,
                         "threshold": settings.dedupe_similarity, "window_hours": settings.dedupe_window_hours})
         return _merge_report(session, duplicate, req, customer=customer, asset=seen.asset, reasons=reasons,
-                             now=now, actor=actor)
+                             max_kb=settings.max_attachment_kb, now=now, actor=actor)
 
     needs_review = decision.category_id is None or decision.confidence < settings.review_threshold
     if needs_review:
@@ -277,7 +277,7 @@ def _contact(req: IntakeRequest) -> dict:
             "wechat_openid": req.wechat_openid, "address": req.address}
 
 
-def _merge_report(session, ticket: Ticket, req: IntakeRequest, *, customer, asset, reasons, now, actor):
+def _merge_report(session, ticket: Ticket, req: IntakeRequest, *, customer, asset, reasons, max_kb, now, actor):
     ticket.report_count = (ticket.report_count or 1) + 1
     ticket.last_reported_at = now
     ticket.updated_at = now
@@ -286,8 +286,7 @@ def _merge_report(session, ticket: Ticket, req: IntakeRequest, *, customer, asse
                           "description": req.description, "contact": _contact(req),
                           "customer_id": customer.id if customer is not None else None,
                           "asset_id": asset.id if asset is not None else None, "reasons": reasons})
-    reasons = reasons + store_attachments(session, ticket, req.attachments,
-                                          max_kb=rules.current(session).settings.max_attachment_kb, now=now)
+    reasons = reasons + store_attachments(session, ticket, req.attachments, max_kb=max_kb, now=now)
     return IntakeResult("merged", ticket, reasons)
 
 
