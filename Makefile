@@ -32,7 +32,7 @@ run: install
 	  $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: install-dev
-	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-test-packages.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Re-extract user-facing strings, merge them into the catalogues and compile them.

@@ -179,3 +179,17 @@ INTAKE_LABELS = {
     "created_at": _l("Created at"),
     "last_used_at": _l("Last used"),
 }
+
+MAILBOX_LABELS = {
+    "name": _l("Name"),
+    "host": _l("IMAP server"),
+    "port": _l("Port"),
+    "use_ssl": _l("TLS"),
+    "username": _l("User name"),
+    "new_password": _l("Password"),
+    "folder": _l("Folder"),
+    "active": _l("Active"),
+    "last_uid": _l("Last message taken (UID)"),
+    "last_polled_at": _l("Last checked"),
+    "last_error": _l("Problems"),
+}

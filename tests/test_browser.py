@@ -18,8 +18,8 @@ pytestmark = pytest.mark.browser
 def browser():
     if not os.path.exists(CHROMIUM):
         if IN_CI:
-            pytest.fail("chromium is missing in CI (scripts/ensure-chromium.sh installs it)")
-        pytest.skip("Debian's chromium is not installed (run scripts/ensure-chromium.sh as root)")
+            pytest.fail("chromium is missing in CI (scripts/ensure-test-packages.sh installs it)")
+        pytest.skip("Debian's chromium is not installed (run scripts/ensure-test-packages.sh as root)")
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -75,3 +75,57 @@ def test_clerk_logs_in_switches_language_and_opens_a_ticket(app, browser, server
     assert page.locator("#ticket-timeline").get_by_text("时间线").count() == 1
     assert page.locator("#ticket-timeline").get_by_text("渠道创建工单").count() == 1
     page.screenshot(path=os.path.join(ARTIFACTS, f"ticket-page-zh-{kind}.png"), full_page=True)
+
+
+def test_clerk_registers_a_call_from_the_caller_card(app, browser, server):
+    """电话登记: the number typed the way callers say it brings up the customer and their device."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Asset, Customer
+
+    with app.app_context():
+        customer = db.session.scalars(
+            select(Customer).join(Asset, Asset.customer_id == Customer.id).where(Customer.phone.isnot(None))
+            .group_by(Customer.id).having(func.count(Asset.id) == 1).order_by(Customer.id)).first()
+        asset = customer.assets[0]
+        asset.warranty_end = date(2099, 12, 31)
+        db.session.commit()
+        name, phone, serial = customer.name, customer.phone, asset.serial_number
+    spoken = f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
+
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page.goto(f"{server}/login/")
+    page.fill("#username", "clerk")
+    page.fill("#password", PASSWORDS["clerk"])
+    page.click("[type=submit]")
+    page.wait_for_selector("#open-counts")
+    page.locator(".navbar .dropdown-toggle", has_text="工单").click()
+    page.locator(".navbar a", has_text="电话登记").click()
+    page.wait_for_selector("#phone-intake-form")
+
+    page.fill("#phone", spoken)
+    page.wait_for_selector("#caller-found", state="visible")
+    assert page.inner_text("#caller-name") == name
+    assert serial in page.inner_text("#caller-assets") and "在保" in page.inner_text("#caller-assets")
+    assert page.input_value("#name") == name
+    assert page.input_value("#asset_id") == str(asset.id)
+
+    # Saving without a description keeps what was typed and says what is missing.
+    page.click("#phone-intake-save")
+    page.wait_for_selector(".alert-danger")
+    assert "描述" in page.inner_text(".alert-danger")
+    assert page.input_value("#phone") == spoken
+
+    page.fill("#description", "热水器打开后有很浓的煤气味，家里有老人，请尽快派人。")
+    page.screenshot(path=os.path.join(ARTIFACTS, f"phone-intake-{app.config['DB_KIND']}.png"), full_page=True)
+    page.click("#phone-intake-save")
+    page.wait_for_selector("#ticket-number")
+    assert "已登记" in page.inner_text(".alert-success")
+    assert page.locator("#ticket-why").get_by_text("紧急").count() >= 1
+    body = page.inner_text("#Home")
+    assert name in body and serial in body and "form-" not in body  # the double-click guard is not a reference
+    assert page.locator("tr", has_text="待复核").inner_text().split() == ["待复核", "否"]
+    page.screenshot(path=os.path.join(ARTIFACTS, f"phone-intake-ticket-{app.config['DB_KIND']}.png"), full_page=True)

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
+from app.extensions import db
 from app.models import IntegrationToken, Ticket, TicketAttachment
 from app.services import tokens
 from tests.conftest import flashes, login
@@ -308,6 +309,14 @@ def test_admin_creates_a_token_and_sees_it_once(app, client):
         "channel": "chat", "customer": {"phone": phone()}, "description": "洗碗机漏水"})
     assert answer.status_code == 201
     assert login(app.test_client(), "clerk").get("/integrationtokenview/list/").status_code in (302, 403)
+
+    # Revoking is unticking 启用 (an unticked box sends nothing: the form must accept that).
+    with app.app_context():
+        token_id = db.session.scalar(select(IntegrationToken.id).where(IntegrationToken.name == "官网在线客服"))
+    admin.post(f"/integrationtokenview/edit/{token_id}", data={"name": "官网在线客服"}, follow_redirects=True)
+    answer = client.post("/api/v1/intake/", headers={"X-Channel-Token": raw}, json={
+        "channel": "chat", "customer": {"phone": phone()}, "description": "洗碗机漏水"})
+    assert answer.status_code == 401
 
 
 def test_managers_edit_rules_in_a_form_with_checked_input(app):

@@ -193,7 +193,7 @@ class IntakeApi(BaseApi):
             raw = request.get_data()
             if not raw.strip():
                 raise ServiceError(_("The body must be a raw RFC 822 message."), field="body")
-            return email_channel.deliver(db.session, raw, now=utcnow())
+            return email_channel.deliver(db.session, raw, now=utcnow(), fallback_key=self._key(None))
 
         return self._run(build, current_app.config["INTAKE_MAX_BODY_KB"])
 

@@ -166,9 +166,12 @@ def _thread(session: Session, mail: Mail) -> Ticket | None:
     return None
 
 
-def deliver(session: Session, raw: bytes, *, now: datetime) -> IntakeResult:
-    """One raw message through intake. The caller commits."""
+def deliver(session: Session, raw: bytes, *, now: datetime, fallback_key: str | None = None) -> IntakeResult:
+    """One raw message through intake. The caller commits. `fallback_key` stands in for a missing
+    Message-ID so that a retry is still recognised."""
     mail = parse(raw)
+    if not mail.message_id and fallback_key:
+        mail.message_id = fallback_key
     if mail.automatic:
         return intake.record_ignored(session, channel="email", message_key=mail.message_id, why=mail.automatic,
                                      now=now)

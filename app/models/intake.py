@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import (
-    Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -137,8 +137,9 @@ class Mailbox(Model):
     password: Mapped[str] = mapped_column(String(200), nullable=False)
     folder: Mapped[str] = mapped_column(String(100), default="INBOX", nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-    uid_validity: Mapped[Optional[int]] = mapped_column(Integer)
-    last_uid: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: beyond a signed INTEGER.
+    uid_validity: Mapped[Optional[int]] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
     last_polled_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
 

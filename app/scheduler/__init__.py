@@ -27,8 +27,15 @@ def _auto_close(app, now: datetime) -> int:
     return close_unconfirmed(db.session, now=now, after_days=app.config["AUTO_CLOSE_DAYS"])
 
 
+def _poll_mailboxes(app, now: datetime) -> int:
+    from app.services.mailpoll import poll_all
+
+    return poll_all(db.session, now=now)
+
+
 JOBS = [
     Job("auto_close_unconfirmed", _auto_close, every_seconds=15 * 60),
+    Job("poll_mailboxes", _poll_mailboxes, every_seconds=60),
 ]
 
 

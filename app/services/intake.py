@@ -52,6 +52,9 @@ class IntakeRequest:
     # The channel's own id of this message (app request id, e-mail Message-ID, call id, alarm id) or
     # the caller's Idempotency-Key: the same key twice is the same report.
     message_key: str | None = None
+    # False when the key is ours alone (the phone form's double-click guard): then it is not shown on the
+    # ticket as the sender's reference (外部编号).
+    key_is_reference: bool = True
     customer_id: int | None = None  # chosen by a clerk in the console
     asset_id: int | None = None
     fault_code: str | None = None  # IoT
@@ -243,7 +246,8 @@ def _process(session: Session, req: IntakeRequest, *, now: datetime, actor) -> I
         reasons.append({"code": "review", "confidence": decision.confidence,
                         "threshold": settings.review_threshold})
     ticket = Ticket(
-        channel=req.channel, external_ref=req.message_key, subject=_subject(req, text),
+        channel=req.channel, external_ref=req.message_key if req.key_is_reference else None,
+        subject=_subject(req, text),
         description=req.description or None, customer=customer, asset=seen.asset, product_id=product_id,
         contact_name=req.customer_name, contact_phone=normalize_phone(req.phone),
         contact_email=normalize_email(req.email), contact_address=req.address,

@@ -6,11 +6,13 @@ from app.views.customers import (
     AssetTicketsView, AssetView, CustomerContactView, CustomerTicketsView, CustomerView, ProductLineView,
     ProductView,
 )
+from app.views.formatting import yes_no
 from app.views.intake import (
     ClassificationRuleView, IntakeSettingsView, IntegrationTokenView, PhoneIntakeView, ReviewQueueView,
     SynonymGroupView,
 )
 from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
+from app.views.mailboxes import MailboxView
 from app.views.staff import EngineerView, SkillView, TeamEngineersView, TeamView
 from app.views.tickets import OpenTicketView, TicketEventView, TicketView
 
@@ -54,6 +56,20 @@ def register_views(appbuilder) -> None:
     add(IntakeSettingsView, "IntakeSettings", label=_l("Intake settings"), icon="fa-cogs", category="ConfigMenu")
     add(IntegrationTokenView, "IntegrationTokens", label=_l("Integration tokens"), icon="fa-key",
         category="ConfigMenu")
+    add(MailboxView, "Mailboxes", label=_l("Mailboxes"), icon="fa-envelope", category="ConfigMenu")
 
     for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
         appbuilder.add_view_no_menu(related)
+    _booleans_as_words(appbuilder)
+
+
+def _booleans_as_words(appbuilder) -> None:
+    """Every yes/no column reads 是/否 instead of Python's True/False, unless a view says otherwise."""
+    for view in appbuilder.baseviews:
+        datamodel = getattr(view, "datamodel", None)
+        if datamodel is None or not hasattr(view, "formatters_columns"):
+            continue
+        shown = set(getattr(view, "list_columns", None) or []) | set(getattr(view, "show_columns", None) or [])
+        for column in shown:
+            if datamodel.is_boolean(column):
+                view.formatters_columns.setdefault(column, yes_no)

@@ -1,13 +1,13 @@
 """Manager-editable vocabularies: categories, service types, priorities, regions."""
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
 from app.labels import COMMON_LABELS
 from app.models import Category, Priority, ServiceRegion, ServiceType
 from app.services.vocabulary import REGION_LEVELS, choices
+from app.views.datamodel import FormInterface
 from app.views.formatting import label_of
 
 
@@ -22,19 +22,19 @@ class ReferenceView(ModelView):
 
 
 class CategoryView(ReferenceView):
-    datamodel = SQLAInterface(Category)
+    datamodel = FormInterface(Category)
     class_permission_name = "Category"
     list_title = _l("Categories")
 
 
 class ServiceTypeView(ReferenceView):
-    datamodel = SQLAInterface(ServiceType)
+    datamodel = FormInterface(ServiceType)
     class_permission_name = "ServiceType"
     list_title = _l("Service types")
 
 
 class PriorityView(ReferenceView):
-    datamodel = SQLAInterface(Priority)
+    datamodel = FormInterface(Priority)
     class_permission_name = "Priority"
     list_title = _l("Priorities")
     base_order = ("rank", "asc")
@@ -44,7 +44,7 @@ class PriorityView(ReferenceView):
 
 
 class ServiceRegionView(ModelView):
-    datamodel = SQLAInterface(ServiceRegion)
+    datamodel = FormInterface(ServiceRegion)
     class_permission_name = "ServiceRegion"
     list_title = _l("Service regions")
     label_columns = COMMON_LABELS

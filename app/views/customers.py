@@ -1,7 +1,6 @@
 """Customers, their contacts and devices, and the product catalogue."""
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
@@ -9,6 +8,7 @@ from app.labels import ASSET_LABELS, COMMON_LABELS, CUSTOMER_LABELS
 from app.models import Asset, Customer, CustomerContact, Product, ProductLine
 from app.services.contacts import tidy_contact, tidy_contacts
 from app.services.vocabulary import CONTACT_CHANNELS, CONTACT_KINDS, CUSTOMER_TIERS, LANGUAGE_NAMES, choices
+from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time, warranty_end
 from app.views.tickets import TicketView
 
@@ -28,7 +28,7 @@ class AssetTicketsView(TicketView):
 
 
 class CustomerContactView(ModelView):
-    datamodel = SQLAInterface(CustomerContact)
+    datamodel = FormInterface(CustomerContact)
     class_permission_name = "CustomerContact"
     list_title = _l("Other contacts")
     label_columns = CUSTOMER_LABELS
@@ -46,7 +46,7 @@ class CustomerContactView(ModelView):
 
 
 class AssetView(ModelView):
-    datamodel = SQLAInterface(Asset)
+    datamodel = FormInterface(Asset)
     class_permission_name = "Asset"
     list_title = _l("Assets")
     show_title = _l("Asset")
@@ -65,7 +65,7 @@ class AssetView(ModelView):
 
 
 class CustomerView(ModelView):
-    datamodel = SQLAInterface(Customer)
+    datamodel = FormInterface(Customer)
     class_permission_name = "Customer"
     base_order = ("id", "desc")
     list_title = _l("Customers")
@@ -101,7 +101,7 @@ class CustomerView(ModelView):
 
 
 class ProductLineView(ModelView):
-    datamodel = SQLAInterface(ProductLine)
+    datamodel = FormInterface(ProductLine)
     class_permission_name = "ProductLine"
     list_title = _l("Product lines")
     label_columns = COMMON_LABELS
@@ -110,7 +110,7 @@ class ProductLineView(ModelView):
 
 
 class ProductView(ModelView):
-    datamodel = SQLAInterface(Product)
+    datamodel = FormInterface(Product)
     class_permission_name = "Product"
     list_title = _l("Products")
     show_title = _l("Product")

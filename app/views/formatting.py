@@ -16,6 +16,12 @@ def local_time(value: datetime | None) -> str:
     return to_local(value, current_app.config["TIMEZONE"]).strftime("%Y-%m-%d %H:%M")
 
 
+def yes_no(value) -> str:
+    if value is None:
+        return ""
+    return _("Yes") if value else _("No")
+
+
 def blank(value):
     """Empty cells instead of the word None."""
     return "" if value is None else value

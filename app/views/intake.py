@@ -7,7 +7,6 @@ from flask_appbuilder import BaseView, ModelView
 from flask_appbuilder.baseviews import expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +24,7 @@ from app.services.intake import IntakeRequest, intake
 from app.services.rules import split_list
 from app.services.vocabulary import CHANNELS, CUSTOMER_TIERS, choices
 from app.timeutil import utcnow
+from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time
 from app.views.tickets import TicketView
 
@@ -49,7 +49,7 @@ class PhoneIntakeView(BaseView):
                     address=values.get("address") or None,
                     asset_id=int(values["asset_id"]) if values.get("asset_id", "").isdigit() else None,
                     serial_number=values.get("serial_number") or None,
-                    message_key=values.get("form_key") or None,
+                    message_key=values.get("form_key") or None, key_is_reference=False,
                 ), now=utcnow(), actor=g.user)
                 db.session.commit()
             except ServiceError as exc:
@@ -113,7 +113,7 @@ def _empty_choice(mapping):
 
 
 class ClassificationRuleView(ModelView):
-    datamodel = SQLAInterface(ClassificationRule)
+    datamodel = FormInterface(ClassificationRule)
     class_permission_name = "ClassificationRule"
     list_title = _l("Classification rules")
     show_title = _l("Classification rule")
@@ -169,7 +169,7 @@ def _tidy_rule(rule: ClassificationRule) -> None:
 
 
 class SynonymGroupView(ModelView):
-    datamodel = SQLAInterface(SynonymGroup)
+    datamodel = FormInterface(SynonymGroup)
     class_permission_name = "SynonymGroup"
     list_title = _l("Synonyms")
     add_title = _l("New synonym group")
@@ -187,7 +187,7 @@ class SynonymGroupView(ModelView):
 
 
 class IntakeSettingsView(ModelView):
-    datamodel = SQLAInterface(IntakeSettings)
+    datamodel = FormInterface(IntakeSettings)
     class_permission_name = "IntakeSettings"
     exclude_route_methods = {"add", "delete", "download"}
     list_title = show_title = edit_title = _l("Intake settings")
@@ -213,7 +213,7 @@ class IntakeSettingsView(ModelView):
 
 
 class IntegrationTokenView(ModelView):
-    datamodel = SQLAInterface(IntegrationToken)
+    datamodel = FormInterface(IntegrationToken)
     class_permission_name = "IntegrationToken"
     exclude_route_methods = {"delete", "download"}  # revoke by deactivating: the history stays
     list_title = _l("Integration tokens")

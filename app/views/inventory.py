@@ -1,18 +1,18 @@
 """Warehouses, spare parts, stock levels and the stock movement ledger."""
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.labels import COMMON_LABELS, INVENTORY_LABELS
 from app.models import SparePart, Stock, StockMove, Warehouse
 from app.services.vocabulary import STOCK_MOVE_KINDS
+from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time
 
 
 class StockMoveView(ModelView):
     """The ledger is append-only: moves are written by stock operations, never edited."""
 
-    datamodel = SQLAInterface(StockMove)
+    datamodel = FormInterface(StockMove)
     class_permission_name = "StockMove"
     exclude_route_methods = {"add", "edit", "delete", "download"}
     base_order = ("id", "desc")
@@ -26,7 +26,7 @@ class StockMoveView(ModelView):
 
 
 class StockView(ModelView):
-    datamodel = SQLAInterface(Stock)
+    datamodel = FormInterface(Stock)
     class_permission_name = "Stock"
     list_title = _l("Stock")
     label_columns = INVENTORY_LABELS
@@ -43,7 +43,7 @@ class WarehouseStockView(StockView):
 
 
 class WarehouseView(ModelView):
-    datamodel = SQLAInterface(Warehouse)
+    datamodel = FormInterface(Warehouse)
     class_permission_name = "Warehouse"
     list_title = _l("Warehouses")
     label_columns = {**COMMON_LABELS, **INVENTORY_LABELS}
@@ -54,7 +54,7 @@ class WarehouseView(ModelView):
 
 
 class SparePartView(ModelView):
-    datamodel = SQLAInterface(SparePart)
+    datamodel = FormInterface(SparePart)
     class_permission_name = "SparePart"
     list_title = _l("Spare parts")
     show_title = _l("Spare part")

@@ -1,15 +1,15 @@
 """Engineers, teams and skills."""
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.labels import COMMON_LABELS, STAFF_LABELS
 from app.models import Engineer, Skill, Team
+from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, local_time
 
 
 class EngineerView(ModelView):
-    datamodel = SQLAInterface(Engineer)
+    datamodel = FormInterface(Engineer)
     class_permission_name = "Engineer"
     list_title = _l("Engineers")
     show_title = _l("Engineer")
@@ -31,7 +31,7 @@ class TeamEngineersView(EngineerView):
 
 
 class TeamView(ModelView):
-    datamodel = SQLAInterface(Team)
+    datamodel = FormInterface(Team)
     class_permission_name = "Team"
     list_title = _l("Teams")
     show_title = _l("Team")
@@ -44,7 +44,7 @@ class TeamView(ModelView):
 
 
 class SkillView(ModelView):
-    datamodel = SQLAInterface(Skill)
+    datamodel = FormInterface(Skill)
     class_permission_name = "Skill"
     list_title = _l("Skills")
     label_columns = COMMON_LABELS

@@ -4,7 +4,6 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.baseviews import expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterInFunction
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +22,7 @@ from app.services import tickets as ticket_service
 from app.services.errors import ServiceError
 from app.services.vocabulary import CHANNELS, WARRANTY_STATUSES, choices
 from app.timeutil import utcnow
+from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time, status_badge
 
 TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution_due_at",
@@ -30,7 +30,7 @@ TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution
 
 
 class TicketView(ModelView):
-    datamodel = SQLAInterface(Ticket)
+    datamodel = FormInterface(Ticket)
     class_permission_name = "Ticket"
     base_filters = [["id", VisibleTicketsFilter, None]]
     base_order = ("created_at", "desc")
@@ -248,7 +248,7 @@ class OpenTicketView(TicketView):
 class TicketEventView(ModelView):
     """The whole timeline across tickets, read-only (audit)."""
 
-    datamodel = SQLAInterface(TicketEvent)
+    datamodel = FormInterface(TicketEvent)
     class_permission_name = "TicketEvent"
     exclude_route_methods = {"add", "edit", "delete", "download"}
     base_order = ("id", "desc")
