@@ -268,8 +268,9 @@ def test_clerk_registers_a_call_in_the_console(app):
     response = clerk.post("/intake/phone/", data=form)
     assert response.status_code == 302
     with app.app_context():
-        ticket = db.session.scalar(select(Ticket).where(Ticket.external_ref == form["form_key"]))
+        ticket = db.session.get(Ticket, int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
         assert ticket.channel == "phone" and ticket.customer_id == customer_id
+        assert ticket.external_ref is None  # the form key guards double clicks; it is nobody's reference
         assert ticket.asset_id == asset_id and ticket.category.code == "fault"
     page = clerk.get(response.headers["Location"]).get_data(as_text=True)
     assert "自动判断的依据" in page and "规则「一般故障 General fault」" in page
