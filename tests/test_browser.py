@@ -38,15 +38,21 @@ def server(app):
     httpd.shutdown()
 
 
-def test_clerk_logs_in_switches_language_and_opens_a_ticket(app, browser, server):
+def logged_in_page(browser, server, username):
+    """A Chinese-speaking user's browser tab, logged in, on the home page."""
     os.makedirs(ARTIFACTS, exist_ok=True)
-    kind = app.config["DB_KIND"]
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page.goto(f"{server}/login/")
-    page.fill("#username", "clerk")
-    page.fill("#password", PASSWORDS["clerk"])
+    page.fill("#username", username)
+    page.fill("#password", PASSWORDS[username])
     page.click("[type=submit]")
     page.wait_for_selector("#open-counts")
+    return page
+
+
+def test_clerk_logs_in_switches_language_and_opens_a_ticket(app, browser, server):
+    kind = app.config["DB_KIND"]
+    page = logged_in_page(browser, server, "clerk")
     assert page.locator(".navbar").get_by_text("工单", exact=True).is_visible()
 
     # The language switch in the navbar.
@@ -96,12 +102,7 @@ def test_clerk_registers_a_call_from_the_caller_card(app, browser, server):
         name, phone, serial = customer.name, customer.phone, asset.serial_number
     spoken = f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
 
-    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page.goto(f"{server}/login/")
-    page.fill("#username", "clerk")
-    page.fill("#password", PASSWORDS["clerk"])
-    page.click("[type=submit]")
-    page.wait_for_selector("#open-counts")
+    page = logged_in_page(browser, server, "clerk")
     page.locator(".navbar .dropdown-toggle", has_text="工单").click()
     page.locator(".navbar a", has_text="电话登记").click()
     page.wait_for_selector("#phone-intake-form")

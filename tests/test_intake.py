@@ -256,6 +256,16 @@ def test_the_same_message_twice_gives_the_same_ticket(session):
     assert session.scalar(select(func.count()).select_from(IntakeRecord).where(IntakeRecord.message_key == key)) == 1
 
 
+def test_a_report_already_made_through_the_plain_ticket_api_is_not_made_twice(session):
+    from tests.helpers import new_ticket
+
+    key = "app-" + fresh_phone()
+    made = new_ticket(session, channel="app", external_ref=key)
+    again = report(session, "净水器漏水", message_key=key)
+    assert again.replayed and again.ticket.id == made.id
+    assert session.scalar(select(func.count()).select_from(Ticket).where(Ticket.external_ref == key)) == 1
+
+
 def test_bad_requests_name_the_field_and_create_nothing(session):
     before = session.scalar(select(func.count()).select_from(Ticket))
     for request, field in [

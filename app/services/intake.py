@@ -149,21 +149,24 @@ def intake(session: Session, req: IntakeRequest, *, now: datetime, actor=None) -
                 record.ticket = result.ticket
             session.flush()
     except IntegrityError:
-        replay = _replay(session, req.channel, req.message_key) if req.message_key else None
+        replay = _replay(session, req.channel, req.message_key, after_conflict=True) if req.message_key else None
         if replay is None:
             raise
         return replay
     return result
 
 
-def _replay(session: Session, channel: str, key: str) -> IntakeResult | None:
+def _replay(session: Session, channel: str, key: str, *, after_conflict: bool = False) -> IntakeResult | None:
     record = session.scalar(select(IntakeRecord).where(IntakeRecord.channel == channel,
                                                        IntakeRecord.message_key == key))
     if record is not None:
         return IntakeResult(record.outcome, record.ticket, _decision_reasons(record.ticket), replayed=True)
-    ticket = session.scalar(select(Ticket).where(Ticket.channel == channel, Ticket.external_ref == key))
-    if ticket is not None:  # made by the plain ticket API before intake existed
-        return IntakeResult("created", ticket, _decision_reasons(ticket), replayed=True)
+    if after_conflict:
+        # A ticket the plain ticket API made with this reference: its unique (channel, external_ref) refused
+        # ours. Only looked up then, so the usual report pays for one lookup, not two.
+        ticket = session.scalar(select(Ticket).where(Ticket.channel == channel, Ticket.external_ref == key))
+        if ticket is not None:
+            return IntakeResult("created", ticket, _decision_reasons(ticket), replayed=True)
     return None
 
 

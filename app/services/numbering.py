@@ -1,13 +1,12 @@
 """Ticket numbers: PREFIX + local date + daily sequence, e.g. SR20261122-000123.
 
 Human-friendly (a customer can read it out on the phone), unique (a unique index backs it) and
-sortable (date first, zero-padded sequence). The counter row is bumped with UPDATE … RETURNING, which
-takes a row lock on PostgreSQL and the database write lock on SQLite, so concurrent intakes never
-receive the same number.
+sortable (date first, zero-padded sequence). The counter row is bumped with INSERT … ON CONFLICT DO UPDATE
+… RETURNING, which takes a row lock on PostgreSQL and the database write lock on SQLite, so concurrent
+intakes never receive the same number.
 """
 from datetime import date, datetime
 
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,13 +28,11 @@ def reserve(session: Session, day: date, count: int = 1) -> range:
         raise ValueError("count must be positive")
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(TicketNumberCounter).values(day=day, last=0).on_conflict_do_nothing(index_elements=["day"])
-    )
+    # One statement: the day's row is created or incremented, and the row lock serialises concurrent callers.
+    statement = insert(TicketNumberCounter).values(day=day, last=count)
     last = session.execute(
-        update(TicketNumberCounter)
-        .where(TicketNumberCounter.day == day)
-        .values(last=TicketNumberCounter.last + count)
+        statement.on_conflict_do_update(index_elements=["day"],
+                                        set_={"last": TicketNumberCounter.last + count})
         .returning(TicketNumberCounter.last)
         .execution_options(synchronize_session=False)
     ).scalar_one()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import Asset, Customer, CustomerContact
@@ -32,12 +32,13 @@ class Recognition:
 
 
 def _by_contact(session: Session, kind: str, value: str, column) -> Customer | None:
-    customer = session.scalar(select(Customer).where(column == value).order_by(Customer.id).limit(1))
-    if customer is None:
-        customer = session.scalar(
-            select(Customer).join(CustomerContact, CustomerContact.customer_id == Customer.id)
-            .where(CustomerContact.kind == kind, CustomerContact.value == value).order_by(Customer.id).limit(1))
-    return customer
+    """The oldest customer with this value as their main contact or one of their further contacts —
+    one round trip, two index lookups."""
+    ids = union_all(
+        select(Customer.id.label("id")).where(column == value),
+        select(CustomerContact.customer_id).where(CustomerContact.kind == kind, CustomerContact.value == value),
+    ).subquery()
+    return session.scalar(select(Customer).where(Customer.id == select(func.min(ids.c.id)).scalar_subquery()))
 
 
 def find_customer(session: Session, *, phone=None, email=None, wechat_openid=None):

@@ -1,13 +1,16 @@
 """Classification and priority by the rules managers edit (ClassificationRule, SynonymGroup).
 
 The rules are compiled once and reused until a manager changes a rule, a synonym, a priority, a
-product or the intake settings (one cheap "stamp" query per intake notices that).
+product or the intake settings. A change made through this process forgets the compiled rules at once;
+a change made by another process (another web worker) is noticed by a one-row "stamp" query, asked at
+most every STAMP_TTL_SECONDS — so a busy intake does not pay for it on every report.
 """
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -107,8 +110,17 @@ class Decision:
     reasons: list[dict] = field(default_factory=list)
 
 
-_cache: dict = {}
+STAMP_TTL_SECONDS = 2.0
+_CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings)
+_cache: dict = {}  # database URL -> (Ruleset, monotonic time its stamp was last confirmed)
 _cache_lock = threading.Lock()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_config_change(session, flush_context):
+    if any(isinstance(obj, _CONFIG_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+        with _cache_lock:
+            _cache.clear()
 
 
 def _stamp(session: Session) -> tuple:
@@ -128,13 +140,14 @@ def _stamp(session: Session) -> tuple:
 def current(session: Session) -> Ruleset:
     """The compiled rules, rebuilt when the configuration changed."""
     key = session.get_bind().url.render_as_string(hide_password=True)
-    stamp = _stamp(session)
-    cached = _cache.get(key)
-    if cached is not None and cached.stamp == stamp:
+    cached, confirmed_at = _cache.get(key, (None, 0.0))
+    now = time.monotonic()
+    if cached is not None and now - confirmed_at < STAMP_TTL_SECONDS:
         return cached
-    ruleset = _compile(session, stamp)
+    stamp = _stamp(session)
+    ruleset = cached if cached is not None and cached.stamp == stamp else _compile(session, stamp)
     with _cache_lock:
-        _cache[key] = ruleset
+        _cache[key] = (ruleset, now)
     return ruleset
 
 
