@@ -326,3 +326,15 @@ def test_every_decision_is_on_the_timeline(session):
     assert kinds[:3] == ["created", "received", "classified"]
     stored = result.ticket.events[2].data["reasons"]
     assert [r["code"] for r in stored] == codes(result)
+
+
+def test_an_intake_rolled_back_by_its_caller_leaves_nothing(session):
+    """The caller owns the transaction: intake's savepoint must not commit on its own (SQLite included)."""
+    session.commit()
+    tickets_before = session.scalar(select(func.count()).select_from(Ticket))
+    records_before = session.scalar(select(func.count()).select_from(IntakeRecord))
+    svc.intake(session, IntakeRequest(channel="app", description="热水器漏水", phone=fresh_phone(),
+                                      message_key="app-" + fresh_phone()), now=NOW)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Ticket)) == tickets_before
+    assert session.scalar(select(func.count()).select_from(IntakeRecord)) == records_before
