@@ -1,4 +1,7 @@
-"""SQLite: savepoints inside a real transaction.
+"""SQLite: write-ahead logging, and savepoints inside a real transaction.
+
+WAL lets the web workers and the scheduler read while one of them writes (the default rollback journal
+makes every reader wait for, and block, the writer's commit).
 
 Python's sqlite3 driver only opens a transaction before INSERT/UPDATE/DELETE. A SAVEPOINT issued before
 any of those starts a transaction of its own, and releasing it commits — so work a caller meant to roll
@@ -6,8 +9,18 @@ back (a refused request, a failed batch) would already be stored. Opening the tr
 savepoint nested, as it is on PostgreSQL. (SQLAlchemy documents the driver's behaviour under "pysqlite
 serializable isolation / savepoints".)
 """
+import sqlite3
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+
+@event.listens_for(Engine, "connect")
+def _write_ahead_log(dbapi_connection, connection_record):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
 
 @event.listens_for(Engine, "savepoint")

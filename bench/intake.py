@@ -50,18 +50,40 @@ def post(url, body, headers):
 
 
 def run_http(url, bodies, headers, concurrency):
+    """(seconds, latency samples in ms) for posting every body."""
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         samples = list(pool.map(lambda b: post(url, b, headers), bodies))
-    elapsed = time.perf_counter() - started
-    return len(bodies) / elapsed, percentile(samples, 0.5), percentile(samples, 0.95)
+    return time.perf_counter() - started, samples
+
+
+def as_bare(body):
+    """The same report as a plain ticket row, for FAB's own ModelRestApi."""
+    return {"channel": "app", "subject": body["description"], "description": body["description"],
+            "contact_name": body["customer"]["name"], "contact_phone": body["customer"]["phone"],
+            "external_ref": body["external_id"] + "-bare"}
+
+
+def compare(base, rng, requests, rounds, concurrency, token_headers, jwt_headers):
+    """Intake and bare POST in alternating rounds, so that drift on a shared machine hits both alike."""
+    totals = {"intake": [0.0, []], "bare": [0.0, []]}
+    for _ in range(rounds):
+        bodies = [report(rng, i) for i in range(requests // rounds)]
+        for kind, url, batch, headers in (("intake", "/api/v1/intake/", bodies, token_headers),
+                                          ("bare", "/api/v1/ticket/", [as_bare(b) for b in bodies], jwt_headers)):
+            seconds, samples = run_http(base + url, batch, headers, concurrency)
+            totals[kind][0] += seconds
+            totals[kind][1] += samples
+    return {kind: (len(samples) / seconds, percentile(samples, 0.5), percentile(samples, 0.95))
+            for kind, (seconds, samples) in totals.items()}
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=1200)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating intake / bare rounds per concurrency")
     args = parser.parse_args()
 
     instance, url = fresh_database(args.database_url, "bench-intake-")
@@ -127,15 +149,12 @@ def main():
         jwt_headers = {"Authorization": f"Bearer {jwt}"}
         warm = [report(rng, -i) for i in range(20)]
         run_http(base + "/api/v1/intake/", warm, token_headers, 2)
+        run_http(base + "/api/v1/ticket/", [as_bare(b) for b in warm], jwt_headers, 2)
         for concurrency in (1, 8):
-            bodies = [report(rng, i) for i in range(args.requests)]
-            intake_rate, p50, p95 = run_http(base + "/api/v1/intake/", bodies, token_headers, concurrency)
-            bare = [{"channel": "app", "subject": b["description"], "description": b["description"],
-                     "contact_name": b["customer"]["name"], "contact_phone": b["customer"]["phone"],
-                     "external_ref": b["external_id"] + "-bare"} for b in bodies]
-            bare_rate, b50, b95 = run_http(base + "/api/v1/ticket/", bare, jwt_headers, concurrency)
-            print(f"HTTP concurrency {concurrency}: intake {intake_rate:,.0f} tickets/s (p50 {p50:.1f} / p95 {p95:.1f} ms)"
-                  f"; bare ModelRestApi POST {bare_rate:,.0f}/s (p50 {b50:.1f} / p95 {b95:.1f} ms)"
+            figures = compare(base, rng, args.requests, args.rounds, concurrency, token_headers, jwt_headers)
+            (intake_rate, p50, p95), (bare_rate, b50, b95) = figures["intake"], figures["bare"]
+            print(f"HTTP concurrency {concurrency}: intake {intake_rate:,.0f} tickets/s "
+                  f"(p50 {p50:.1f} / p95 {p95:.1f} ms); bare ModelRestApi POST {bare_rate:,.0f}/s (p50 {b50:.1f} / p95 {b95:.1f} ms)"
                   f"; intake costs {bare_rate / intake_rate:.2f}× the bare POST")
     finally:
         server.send_signal(signal.SIGTERM)

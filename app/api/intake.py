@@ -73,19 +73,21 @@ class IntakeApi(BaseApi):
             raise ServiceError(_("This token is for channel %(channel)s.", channel=token.channel),
                                field="channel")
 
-    def _answer(self, result: IntakeResult):
+    def _answer(self, result: IntakeResult) -> dict:
+        """The answer's body. Built before the commit, while the ticket and its references are still
+        loaded in the session; after it they would all be read again."""
         ticket = result.ticket
+        ids = {"category": ticket.category_id, "service_type": ticket.service_type_id,
+               "priority": ticket.priority_id, "team": ticket.team_id} if ticket is not None else {}
+        names = explain.references(db.session, result.reasons, also=ids)  # one query for all the names
+        texts = explain.sentences(db.session, result.reasons, names)
         body = {"outcome": result.outcome, "replayed": result.replayed,
-                "reasons": [{**r, "text": text} for r, text in zip(result.reasons,
-                                                                   explain.sentences(db.session, result.reasons))]}
+                "reasons": [{**r, "text": text} for r, text in zip(result.reasons, texts)]}
         if ticket is not None:
             body.update({
                 "id": ticket.id, "number": ticket.number, "status": ticket.status,
                 "status_label": st.label(ticket.status),
-                "priority": ticket.priority.code if ticket.priority else None,
-                "category": ticket.category.code if ticket.category else None,
-                "service_type": ticket.service_type.code if ticket.service_type else None,
-                "team": ticket.team.code if ticket.team else None,
+                **{kind: names.get(("code", kind, value)) for kind, value in ids.items()},
                 "assignee": ticket.assignee.name if ticket.assignee else None,
                 "duplicate_of": result.duplicate_of.number if result.duplicate_of is not None else None,
                 "needs_review": ticket.needs_review, "warranty_status": ticket.warranty_status,
@@ -96,11 +98,7 @@ class IntakeApi(BaseApi):
                 "sla": {"first_response_due_at": _iso(ticket.first_response_due_at),
                         "resolution_due_at": _iso(ticket.resolution_due_at)},
             })
-        code = 201 if result.created else 200
-        response = self.response(code, **body)
-        if result.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return response
+        return body
 
     def _run(self, build, limit_kb=None):
         """Size check, parse, intake, commit — or a 4xx with nothing half-created."""
@@ -109,11 +107,15 @@ class IntakeApi(BaseApi):
             return too_large
         try:
             result = build()
+            body = self._answer(result)
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             return self.response(exc.status_code, **exc.to_dict())
-        return self._answer(result)
+        response = self.response(201 if result.created else 200, **body)
+        if result.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
 
     def _key(self, fallback):
         return request.headers.get("Idempotency-Key") or fallback

@@ -4,7 +4,9 @@ Reasons are stored as codes with their facts (rule id and name, matched words, s
 timeline reads in Chinese and in English, and integrators get the same facts as data.
 """
 from flask_babel import gettext as _
+from sqlalchemy import literal, select, union_all
 
+from app.models.mixins import current_language
 from app.services.vocabulary import CHANNELS
 
 _BY = {
@@ -107,25 +109,40 @@ def channel_name(code: str | None) -> str:
     return str(CHANNELS.get(code, code or ""))
 
 
-def reference_names(session, reasons: list[dict]) -> dict:
-    """Display names for the ids the rules set, looked up once for a list of reasons."""
+def references(session, reasons: list[dict], also: dict[str, int | None] | None = None) -> dict:
+    """Names for the ids the rules set (and for `also`, e.g. the ticket's own), in one query:
+    (kind, id) -> name in the reader's language, ("code", kind, id) -> code, ("priority_code", code) -> name."""
     from app.models import Category, Priority, ServiceType, Team
 
     models = {"category": Category, "service_type": ServiceType, "priority": Priority, "team": Team}
-    names = {}
+    wanted: dict[str, set] = {}
+    priority_codes: set[str] = set()
     for reason in reasons:
         if reason.get("code") == "raised":
-            for code in (reason.get("from"), reason.get("to")):
-                row = session.query(Priority).filter_by(code=code).first()
-                names[("priority_code", code)] = str(row) if row is not None else code
+            priority_codes.update(c for c in (reason.get("from"), reason.get("to")) if c)
         for key, value in (reason.get("sets") or {}).items():
-            model = models.get(key)
-            if model is not None and (key, value) not in names:
-                row = session.get(model, value)
-                names[(key, value)] = str(row) if row is not None else value
+            if key in models and value is not None:
+                wanted.setdefault(key, set()).add(value)
+    for key, value in (also or {}).items():
+        if value is not None:
+            wanted.setdefault(key, set()).add(value)
+    parts = [select(literal(key).label("kind"), models[key].id, models[key].code, models[key].name_zh,
+                    models[key].name_en).where(models[key].id.in_(sorted(ids))) for key, ids in wanted.items()]
+    if priority_codes:
+        parts.append(select(literal("priority_code").label("kind"), Priority.id, Priority.code, Priority.name_zh,
+                            Priority.name_en).where(Priority.code.in_(sorted(priority_codes))))
+    english = current_language() == "en"
+    names: dict = {}
+    for kind, row_id, code, name_zh, name_en in (session.execute(union_all(*parts)) if parts else []):
+        name = name_en if english and name_en else name_zh
+        if kind == "priority_code":
+            names[("priority_code", code)] = name
+        else:
+            names[(kind, row_id)] = name
+            names[("code", kind, row_id)] = code
     return names
 
 
-def sentences(session, reasons: list[dict]) -> list[str]:
-    names = reference_names(session, reasons)
+def sentences(session, reasons: list[dict], names: dict | None = None) -> list[str]:
+    names = references(session, reasons) if names is None else names
     return [describe(r, names) for r in reasons]
