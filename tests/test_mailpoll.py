@@ -77,10 +77,10 @@ def mail(subject, body, *, sender=None, message_id=True, headers=None) -> bytes:
     return msg.as_bytes()
 
 
-def deliver_to(imap, box, *messages, folder="INBOX"):
+def deliver_to(imap, box, *messages, folder="INBOX", seen=False):
     with _client(imap, box.username) as client:
         for raw in messages:
-            client.append(folder, raw)
+            client.append(folder, raw, flags=[b"\\Seen"] if seen else [])
 
 
 def tickets_from(session, address):
@@ -120,6 +120,20 @@ def test_new_mail_becomes_tickets_replies_thread_and_auto_replies_are_ignored(se
         client.select_folder("INBOX", readonly=True)
         assert len(client.search(["ALL"])) == 3
         assert client.search(["SEEN"]) == []
+
+
+def test_a_new_mailbox_takes_the_unread_mail_and_leaves_the_history(session, imap, mailbox):
+    old, waiting, later = (f"c{uuid.uuid4().hex[:10]}@example.cn" for _ in range(3))
+    deliver_to(imap, mailbox, mail("去年的咨询", "滤芯多久换一次？", sender=old), seen=True)
+    deliver_to(imap, mailbox, mail("热水器不出热水", "洗澡时突然没有热水了。", sender=waiting))
+    assert poll(session, mailbox).fetched == 1
+    assert tickets_from(session, old) == [] and len(tickets_from(session, waiting)) == 1
+    assert session.get(Mailbox, mailbox.id).last_uid == 2
+
+    # From then on every new message counts, even one a person opened before the poll.
+    deliver_to(imap, mailbox, mail("空调漏水", "空调内机滴水。", sender=later), seen=True)
+    assert poll(session, mailbox).fetched == 1
+    assert len(tickets_from(session, later)) == 1
 
 
 def test_lost_progress_replays_instead_of_making_second_tickets(session, imap, mailbox):
@@ -234,9 +248,18 @@ def test_admin_adds_a_mailbox_tests_it_and_the_password_is_never_shown(app, imap
     checked = admin.post(f"/mailboxview/action/check/{box_id}", data={"action": "check"}, follow_redirects=True)
     assert "共 1 封邮件，1 封尚未收取" in flashes(checked.get_data(as_text=True))
 
-    # Editing without typing a password keeps the one stored.
-    admin.post(f"/mailboxview/edit/{box_id}", data={**form, "folder": "INBOX", "new_password": ""},
+    # Editing without typing a password keeps the one stored; another folder starts afresh.
+    with app.app_context():
+        from app.extensions import db
+        db.session.get(Mailbox, box_id).uid_validity, db.session.get(Mailbox, box_id).last_uid = 7, 9
+        db.session.commit()
+    admin.post(f"/mailboxview/edit/{box_id}", data={**form, "folder": "Archive", "new_password": ""},
                follow_redirects=True)
+    with app.app_context():
+        from app.extensions import db
+        box = db.session.get(Mailbox, box_id)
+        assert (box.folder, box.password, box.uid_validity, box.last_uid) == ("Archive", PASSWORD, None, 0)
+    admin.post(f"/mailboxview/edit/{box_id}", data={**form, "new_password": ""}, follow_redirects=True)
     admin.post(f"/mailboxview/edit/{box_id}", data={**form, "new_password": "wrong"}, follow_redirects=True)
     checked = admin.post(f"/mailboxview/action/check/{box_id}", data={"action": "check"}, follow_redirects=True)
     assert "LoginError" in flashes(checked.get_data(as_text=True))

@@ -82,13 +82,17 @@ def poll_mailbox(session: Session, box_id: int, *, now: datetime, max_messages: 
     try:
         info = client.select_folder(box.folder, readonly=True)
         validity = int(info[b"UIDVALIDITY"])
+        high_water = None
         if box.uid_validity != validity:
-            # The server renumbered the folder: start over; replays keep this from duplicating tickets.
+            # A new mailbox, another folder, or the server renumbered it: unread mail is what nobody has
+            # handled yet and becomes tickets; mail already read is history and stays out.
             box.uid_validity, box.last_uid = validity, 0
-        while result.fetched < max_messages:
-            uids = _new_uids(client, box)[:min(BATCH, max_messages - result.fetched)]
-            if not uids:
-                break
+            todo = sorted(client.search(["UNSEEN"]))
+            high_water = max(client.search(["ALL"]), default=0)
+        else:
+            todo = _new_uids(client, box)[:max_messages]
+        for start in range(0, len(todo), BATCH):
+            uids = todo[start:start + BATCH]
             messages = client.fetch(uids, ["BODY.PEEK[]"])
             for uid in uids:
                 data = messages.get(uid)
@@ -105,6 +109,8 @@ def poll_mailbox(session: Session, box_id: int, *, now: datetime, max_messages: 
             if box is None:
                 session.rollback()
                 return result
+        if high_water is not None:
+            box.last_uid = max(box.last_uid, high_water)
         _note(box, now, refusals)
         session.commit()
     except _NETWORK_ERRORS as exc:
@@ -138,8 +144,8 @@ def check_connection(box: Mailbox) -> dict:
         client = _connect(box)
         try:
             info = client.select_folder(box.folder, readonly=True)
-            waiting = len(_new_uids(client, box)) if box.uid_validity == int(info[b"UIDVALIDITY"]) \
-                else int(info[b"EXISTS"])
+            first = box.uid_validity != int(info[b"UIDVALIDITY"])
+            waiting = len(client.search(["UNSEEN"]) if first else _new_uids(client, box))
         finally:
             client.logout()
     except _NETWORK_ERRORS as exc:

@@ -6,6 +6,7 @@ from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from sqlalchemy import inspect
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
@@ -59,6 +60,9 @@ class MailboxView(ModelView):
 
     def pre_update(self, item):
         self._set_password(item)
+        state = inspect(item)
+        if any(state.attrs[name].history.has_changes() for name in ("host", "port", "username", "folder")):
+            item.uid_validity, item.last_uid = None, 0  # another folder: its unread mail is taken next
 
     @action("check", _l("Test connection"), icon="fa-plug", multiple=False, single=True)
     def check(self, item):
