@@ -7,6 +7,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app.extensions import csrf, db, migrate
+from app.services import load  # noqa: F401  (keeps every engineer's open-ticket load current on each flush)
 
 log = logging.getLogger(__name__)
 

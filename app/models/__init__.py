@@ -2,6 +2,7 @@
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's ab_user, referenced by FKs)
 
 from app.models.customer import Asset, Customer, CustomerContact, Product, ProductLine  # noqa: F401
+from app.models.dispatch import DispatchSettings, EngineerAbsence, EngineerShift, TicketPart  # noqa: F401
 from app.models.inventory import SparePart, Stock, StockMove, Warehouse  # noqa: F401
 from app.models.reference import Category, Priority, ServiceType  # noqa: F401
 from app.models.region import ServiceRegion  # noqa: F401

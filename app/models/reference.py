@@ -1,5 +1,5 @@
 """Classification vocabularies: codes are stable (APIs and rules use them), names are editable."""
-from sqlalchemy import Integer
+from sqlalchemy import Boolean, Float, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flask_appbuilder import Model
@@ -19,6 +19,8 @@ class ServiceType(ReferenceMixin, Model):
 
     __tablename__ = "service_type"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Done at the customer's place: dispatch then requires region coverage and weighs distance.
+    on_site: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
 
 
 class Priority(ReferenceMixin, Model):
@@ -27,3 +29,7 @@ class Priority(ReferenceMixin, Model):
     __tablename__ = "priority"
     id: Mapped[int] = mapped_column(primary_key=True)
     rank: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    # How much one open ticket of this priority weighs in an engineer's load.
+    load_weight: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
+    # Tickets of this priority may be given to an engineer this many tickets past their capacity.
+    capacity_overflow: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

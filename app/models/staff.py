@@ -59,6 +59,16 @@ class Engineer(Model):
     last_latitude: Mapped[Optional[float]] = mapped_column(Float)
     last_longitude: Mapped[Optional[float]] = mapped_column(Float)
     last_located_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # The warehouse whose stock counts as "in the van's reach" for dispatch.
+    warehouse_id: Mapped[Optional[int]] = mapped_column(ForeignKey("warehouse.id"))
+    warehouse = relationship("Warehouse")
+    # Open tickets, plain and weighted by priority: kept up to date by app.services.load on every change
+    # to a ticket's engineer, status or priority, so dispatch never counts tickets.
+    open_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    open_load: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    last_assigned_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # round-robin tie-break
+    shifts = relationship("EngineerShift", back_populates="engineer", cascade="all, delete-orphan")
+    absences = relationship("EngineerAbsence", back_populates="engineer", cascade="all, delete-orphan")
 
     def __str__(self) -> str:
         return self.name

@@ -88,6 +88,8 @@ class Ticket(Model):
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
 
+    parts = relationship("TicketPart", back_populates="ticket", cascade="all, delete-orphan")
+
     __mapper_args__ = {"version_id_col": version}
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Category, Priority, ServiceType
+from app.models import Category, DispatchSettings, Priority, ServiceType
 from app.services import vocabulary
 from app.services.roles import ADMIN
 
@@ -15,10 +15,11 @@ def ensure_reference_data(session: Session) -> int:
     tables = [
         (Category, [dict(code=c, name_zh=zh, name_en=en, sort_order=i)
                     for i, (c, zh, en) in enumerate(vocabulary.CATEGORIES)]),
-        (ServiceType, [dict(code=c, name_zh=zh, name_en=en, sort_order=i)
-                       for i, (c, zh, en) in enumerate(vocabulary.SERVICE_TYPES)]),
-        (Priority, [dict(code=c, name_zh=zh, name_en=en, rank=rank, sort_order=rank)
-                    for c, zh, en, rank in vocabulary.PRIORITIES]),
+        (ServiceType, [dict(code=c, name_zh=zh, name_en=en, sort_order=i, on_site=on_site)
+                       for i, (c, zh, en, on_site) in enumerate(vocabulary.SERVICE_TYPES)]),
+        (Priority, [dict(code=c, name_zh=zh, name_en=en, rank=rank, sort_order=rank, load_weight=weight,
+                         capacity_overflow=overflow)
+                    for c, zh, en, rank, weight, overflow in vocabulary.PRIORITIES]),
     ]
     for model, rows in tables:
         existing = set(session.scalars(select(model.code)))
@@ -26,6 +27,9 @@ def ensure_reference_data(session: Session) -> int:
             if row["code"] not in existing:
                 session.add(model(**row))
                 added += 1
+    if session.get(DispatchSettings, 1) is None:
+        session.add(DispatchSettings(id=1))
+        added += 1
     session.commit()
     from app.services.default_rules import ensure_default_rules
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Asset, Customer, IntakeRecord, Ticket, TicketAttachment, TicketEvent
 from app.models.intake import IOT_SEVERITIES
-from app.services import dedupe, recognise, rules, sentiment, timeline
+from app.services import assign, dedupe, recognise, rules, sentiment, timeline
 from app.services import status as st
 from app.services import text as tx
 from app.services import tickets as ticket_service
@@ -265,6 +265,7 @@ def _process(session: Session, req: IntakeRequest, *, now: datetime, actor) -> I
                     data={"channel": req.channel, "number": ticket.number})
     timeline.record(session, ticket, "classified", now=now, data={"reasons": reasons})
     reasons += store_attachments(session, ticket, req.attachments, max_kb=settings.max_attachment_kb, now=now)
+    assign.auto_dispatch(session, ticket, now=now)
     return IntakeResult("created", ticket, reasons)
 
 
@@ -402,6 +403,7 @@ def mark_reviewed(session: Session, ticket: Ticket, *, now: datetime, actor=None
     ticket.needs_review = False
     ticket.updated_at = as_utc(now)
     timeline.record(session, ticket, "reviewed", now=as_utc(now), actor=actor)
+    assign.auto_dispatch(session, ticket, now=now)
 
 
 def split_report(session: Session, ticket: Ticket, event_id: int, *, now: datetime, actor=None,

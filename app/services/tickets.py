@@ -124,9 +124,12 @@ def edit_ticket(session: Session, ticket: Ticket, changes: dict | None = None, *
         ticket.updated_at = now
         timeline.record(session, ticket, "edited", actor=actor, now=now, data={"changes": diff})
         if ticket.needs_review and {"category", "priority"} & set(diff):
-            # A person set what the rules could not decide: that is the review.
+            # A person set what the rules could not decide: that is the review, and dispatch may go on.
             ticket.needs_review = False
             timeline.record(session, ticket, "reviewed", actor=actor, now=now)
+            from app.services import assign  # noqa: PLC0415  (assign builds on this module)
+
+            assign.auto_dispatch(session, ticket, now=now)
     return diff
 
 

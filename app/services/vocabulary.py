@@ -42,14 +42,14 @@ CATEGORIES = [
     ("complaint", "投诉", "Complaint"),
     ("installation", "安装", "Installation"),
 ]
-SERVICE_TYPES = [
-    ("installation", "安装调试", "Installation"),
-    ("hardware_repair", "硬件维修", "Hardware repair"),
-    ("software_guidance", "软件指导", "Software guidance"),
+SERVICE_TYPES = [  # (code, zh, en, done at the customer's place)
+    ("installation", "安装调试", "Installation", True),
+    ("hardware_repair", "硬件维修", "Hardware repair", True),
+    ("software_guidance", "软件指导", "Software guidance", False),
 ]
-PRIORITIES = [  # (code, zh, en, rank)
-    ("urgent", "紧急", "Urgent", 1),
-    ("high", "高", "High", 2),
-    ("medium", "中", "Medium", 3),
-    ("low", "低", "Low", 4),
+PRIORITIES = [  # (code, zh, en, rank, load weight, tickets allowed past capacity)
+    ("urgent", "紧急", "Urgent", 1, 2.0, 2),
+    ("high", "高", "High", 2, 1.5, 0),
+    ("medium", "中", "Medium", 3, 1.0, 0),
+    ("low", "低", "Low", 4, 0.5, 0),
 ]

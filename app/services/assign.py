@@ -1,0 +1,424 @@
+"""Dispatch: the best engineer for a ticket by one explained score, or the team's pool with the reason.
+
+Hard constraints, all in one SQL query over the engineers: active and on duty (not absent now; inside one
+of their shifts, if they have shifts), in the ticket's team when it has one, the skills for the ticket's
+service type and product line, room under their capacity (urgent work may pass it by the priority's
+allowance), and — for on-site work — covering the customer's district, else its city, else its province.
+
+Soft score, each part 0…1, weighted by the manager (配置 → 派单设置): load (open tickets weighted by
+priority, against capacity, read from the engineer's row — never counted), distance from the engineer's
+fresh last position or base (haversine), the parts the ticket needs in stock at the engineer's warehouse,
+and having served this device or customer before. Ties go to whoever was given work longest ago.
+"""
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models import (
+    DispatchSettings, Engineer, EngineerAbsence, EngineerShift, ServiceRegion, Skill, Stock, Team, Ticket,
+    TicketEvent, TicketPart,
+)
+from app.models.staff import engineer_region, engineer_skill
+from app.services import load
+from app.services import status as st
+from app.services import tickets as ticket_service
+from app.services import timeline
+from app.services.errors import ServiceError
+from app.timeutil import as_utc, to_local
+
+LEVEL_DEPTH = {"district": 3, "city": 2, "province": 1}
+COMPONENTS = ("load", "distance", "parts", "previous")
+
+
+@dataclass
+class Candidate:
+    engineer_id: int
+    name: str
+    team: list | None  # [zh, en]
+    region: list | None = None  # [zh, en] of the customer's region (or parent) this engineer covers
+    distance_km: float | None = None
+    located_by: str | None = None  # "last" | "base"
+    open_count: int = 0
+    open_load: float = 0.0
+    capacity: int = 0
+    parts_in_stock: list[str] = field(default_factory=list)
+    parts_missing: list[str] = field(default_factory=list)
+    warehouse: list | None = None  # [zh, en]
+    previous: bool = False
+    last_assigned_at: datetime | None = None
+    scores: dict = field(default_factory=dict)
+    total: float = 0.0
+
+    def as_data(self) -> dict:
+        return {"engineer_id": self.engineer_id, "name": self.name, "team": self.team, "region": self.region,
+                "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
+                "located_by": self.located_by, "open_count": self.open_count,
+                "open_load": round(self.open_load, 2), "capacity": self.capacity,
+                "parts_in_stock": self.parts_in_stock, "parts_missing": self.parts_missing,
+                "warehouse": self.warehouse, "previous": self.previous,
+                "scores": {k: round(v, 3) for k, v in self.scores.items()}, "total": round(self.total, 3)}
+
+
+@dataclass
+class Outcome:
+    ticket: Ticket
+    chosen: Candidate | None
+    candidates: list[Candidate]
+    requirements: dict
+    pooled_reason: dict | None = None
+
+
+def settings(session: Session) -> DispatchSettings:
+    return session.get(DispatchSettings, 1) or DispatchSettings(
+        id=1, auto_dispatch=True, weight_load=0.35, weight_distance=0.30, weight_parts=0.20,
+        weight_previous=0.15, distance_half_km=10.0, location_fresh_hours=4, candidates_shown=3)
+
+
+def bilingual(obj) -> list | None:
+    """[zh, en] of a named thing, stored in decisions so the timeline reads in either language later."""
+    return [obj.name_zh, obj.name_en] if obj is not None else None
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (lat1, lon1, lat2, lon2))
+    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+# --- what the ticket needs ---------------------------------------------------------------------
+
+def requirements(ticket: Ticket) -> dict:
+    """The facts the constraints are checked against, kept on the timeline with the decision."""
+    product = ticket.product or (ticket.asset.product if ticket.asset is not None else None)
+    line = product.product_line if product is not None else None
+    service_type = ticket.service_type
+    on_site = service_type.on_site if service_type is not None else True
+    customer = ticket.customer
+    region = customer.region if customer is not None else None
+    lat = lon = None
+    if ticket.asset is not None and ticket.asset.latitude is not None:
+        lat, lon = ticket.asset.latitude, ticket.asset.longitude
+    elif customer is not None and customer.latitude is not None:
+        lat, lon = customer.latitude, customer.longitude
+    return {
+        "names": {key: bilingual(obj) for key, obj in
+                  (("service_type", service_type), ("product_line", line), ("region", region)) if obj is not None},
+        "service_type": service_type.code if service_type is not None else None,
+        "product_line": line.code if line is not None else None,
+        "on_site": on_site,
+        "region_ids": [r.id for r in region.ancestors()] if region is not None else [],
+        "team_id": ticket.team_id,
+        "priority_overflow": ticket.priority.capacity_overflow if ticket.priority is not None else 0,
+        "latitude": lat, "longitude": lon,
+    }
+
+
+def _has_skill(code):
+    return exists().where(engineer_skill.c.engineer_id == Engineer.id, engineer_skill.c.skill_id == Skill.id,
+                          Skill.code == code)
+
+
+def _on_duty(now: datetime, tz_name: str):
+    local = to_local(now, tz_name)
+    weekday, clock = local.weekday(), local.time().replace(microsecond=0)
+    yesterday = (weekday - 1) % 7
+    in_shift = exists().where(EngineerShift.engineer_id == Engineer.id, or_(
+        and_(EngineerShift.weekday == weekday, EngineerShift.starts <= EngineerShift.ends,
+             EngineerShift.starts <= clock, EngineerShift.ends > clock),
+        and_(EngineerShift.weekday == weekday, EngineerShift.starts > EngineerShift.ends,
+             EngineerShift.starts <= clock),
+        and_(EngineerShift.weekday == yesterday, EngineerShift.starts > EngineerShift.ends,
+             EngineerShift.ends > clock),
+    ))
+    no_shifts = ~exists().where(EngineerShift.engineer_id == Engineer.id)
+    absent = exists().where(EngineerAbsence.engineer_id == Engineer.id, EngineerAbsence.starts_at <= now,
+                            EngineerAbsence.ends_at > now)
+    return and_(Engineer.on_duty.is_(True), ~absent, or_(no_shifts, in_shift))
+
+
+def _excluded(session: Session, ticket: Ticket) -> set[int]:
+    """Engineers who rejected this ticket: a re-dispatch never offers it to them again."""
+    if ticket.id is None:
+        return set()
+    rows = session.scalars(select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id,
+                                                          TicketEvent.kind == "rejected"))
+    return {d.get("engineer_id") for d in rows if d and d.get("engineer_id")}
+
+
+def _eligible(session: Session, need: dict, *, now: datetime, exclude: set[int]):
+    """(engineer row, covered region id) for every engineer passing the hard constraints."""
+    conditions = [Engineer.active.is_(True), _on_duty(now, current_app.config["TIMEZONE"]),
+                  Engineer.open_count < Engineer.capacity + max(need["priority_overflow"], 0)]
+    if need["team_id"]:
+        conditions.append(Engineer.team_id == need["team_id"])
+    for code in (need["service_type"], need["product_line"]):
+        if code:
+            conditions.append(_has_skill(code))
+    if exclude:
+        conditions.append(Engineer.id.notin_(sorted(exclude)))
+    if need["on_site"]:  # one row per covered region of the customer's chain
+        query = (select(Engineer, engineer_region.c.region_id)
+                 .join(engineer_region, engineer_region.c.engineer_id == Engineer.id)
+                 .where(engineer_region.c.region_id.in_(need["region_ids"]), *conditions))
+        return session.execute(query).all()
+    return [(engineer, None) for engineer in session.scalars(select(Engineer).where(*conditions))]
+
+
+def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int]) -> dict:
+    """Which constraint left no one, for the pool's explanation (only asked when nobody qualified)."""
+    steps = []
+    query = select(func.count(Engineer.id)).where(Engineer.active.is_(True))
+    if need["team_id"]:
+        query = query.where(Engineer.team_id == need["team_id"])
+    steps.append(("active", session.scalar(query)))
+    for code in (need["service_type"], need["product_line"]):
+        if code:
+            query = query.where(_has_skill(code))
+            steps.append((f"skill:{code}", session.scalar(query)))
+    if need["on_site"]:
+        query = query.where(exists().where(engineer_region.c.engineer_id == Engineer.id,
+                                           engineer_region.c.region_id.in_(need["region_ids"])))
+        steps.append(("region", session.scalar(query)))
+    query = query.where(_on_duty(now, current_app.config["TIMEZONE"]))
+    steps.append(("on_duty", session.scalar(query)))
+    if exclude:
+        query = query.where(Engineer.id.notin_(sorted(exclude)))
+        steps.append(("not_rejected", session.scalar(query)))
+    query = query.where(Engineer.open_count < Engineer.capacity + max(need["priority_overflow"], 0))
+    steps.append(("capacity", session.scalar(query)))
+    failed = next((name for name, count in steps if count == 0), "capacity")
+    return {"failed": failed, "counts": dict(steps)}
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+def _position(engineer: Engineer, now: datetime, fresh_hours: int):
+    if (engineer.last_latitude is not None and engineer.last_located_at is not None
+            and now - engineer.last_located_at <= timedelta(hours=fresh_hours)):
+        return engineer.last_latitude, engineer.last_longitude, "last"
+    if engineer.base_latitude is not None:
+        return engineer.base_latitude, engineer.base_longitude, "base"
+    return None, None, None
+
+
+def _previous_engineer(session: Session, ticket: Ticket) -> int | None:
+    """Who last worked on this device (else for this customer)."""
+    for column, value in ((Ticket.asset_id, ticket.asset_id), (Ticket.customer_id, ticket.customer_id)):
+        if value is None:
+            continue
+        query = select(Ticket.assignee_id).where(column == value, Ticket.assignee_id.isnot(None))
+        if ticket.id is not None:
+            query = query.where(Ticket.id != ticket.id)
+        found = session.scalar(query.order_by(Ticket.created_at.desc()).limit(1))
+        if found:
+            return found
+    return None
+
+
+def _stock(session: Session, ticket: Ticket, warehouse_ids: set[int]) -> tuple[list, dict]:
+    """The ticket's needed parts, and {(warehouse, part): available} in the candidates' warehouses."""
+    needed = list(ticket.parts) if ticket.id is not None else []
+    if not needed or not warehouse_ids:
+        return needed, {}
+    rows = session.execute(select(Stock.warehouse_id, Stock.part_id, Stock.on_hand - Stock.reserved).where(
+        Stock.warehouse_id.in_(sorted(warehouse_ids)), Stock.part_id.in_([p.part_id for p in needed]))).all()
+    return needed, {(w, p): available for w, p, available in rows}
+
+
+def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) -> list[Candidate]:
+    config = settings(session)
+    by_engineer: dict[int, tuple[Engineer, int]] = {}
+    regions = {}
+    if need["on_site"]:
+        regions = {r.id: r for r in session.scalars(select(ServiceRegion).where(
+            ServiceRegion.id.in_(need["region_ids"])))}
+        depth = {rid: LEVEL_DEPTH.get(regions[rid].level, 0) for rid in need["region_ids"] if rid in regions}
+        deepest = max((depth.get(region_id, 0) for _, region_id in rows), default=0)
+        # Parent-region fallback: engineers of the district first; the city's only when the district has none.
+        rows = [(e, rid) for e, rid in rows if depth.get(rid, 0) == deepest]
+    for engineer, region_id in rows:
+        by_engineer.setdefault(engineer.id, (engineer, region_id))
+    engineers = [e for e, _ in by_engineer.values()]
+    needed, stock = _stock(session, ticket, {e.warehouse_id for e in engineers if e.warehouse_id})
+    previous = _previous_engineer(session, ticket)
+    weights = {"load": config.weight_load, "distance": config.weight_distance if need["on_site"] else 0.0,
+               "parts": config.weight_parts if needed else 0.0, "previous": config.weight_previous}
+    weight_sum = sum(w for w in weights.values() if w > 0) or 1.0
+    candidates = []
+    for engineer, region_id in by_engineer.values():
+        c = Candidate(engineer_id=engineer.id, name=engineer.name, team=bilingual(engineer.team),
+                      region=bilingual(regions.get(region_id)),
+                      open_count=engineer.open_count, open_load=engineer.open_load, capacity=engineer.capacity,
+                      warehouse=bilingual(engineer.warehouse),
+                      previous=engineer.id == previous, last_assigned_at=engineer.last_assigned_at)
+        c.scores["load"] = max(0.0, 1.0 - engineer.open_load / max(engineer.capacity, 1))
+        lat, lon, c.located_by = _position(engineer, now, config.location_fresh_hours)
+        if need["on_site"] and lat is not None and need["latitude"] is not None:
+            c.distance_km = haversine_km(lat, lon, need["latitude"], need["longitude"])
+            c.scores["distance"] = config.distance_half_km / (config.distance_half_km + c.distance_km)
+        else:
+            c.scores["distance"] = 0.5  # unknown: neither for nor against
+        for item in needed:
+            available = stock.get((engineer.warehouse_id, item.part_id), 0)
+            (c.parts_in_stock if available >= item.quantity else c.parts_missing).append(item.part.sku)
+        c.scores["parts"] = len(c.parts_in_stock) / len(needed) if needed else 1.0
+        c.scores["previous"] = 1.0 if c.previous else 0.0
+        c.total = sum(weights[k] * c.scores[k] for k in COMPONENTS if weights[k] > 0) / weight_sum
+        candidates.append(c)
+    # Best score first; ties go to whoever was given work longest ago (never = first), then by id.
+    candidates.sort(key=lambda c: (-round(c.total, 9), c.last_assigned_at or datetime.min, c.engineer_id))
+    return candidates
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+def decide(session: Session, ticket: Ticket, *, now: datetime, exclude: set[int] | None = None) -> Outcome:
+    now = as_utc(now)
+    session.flush()  # a ticket just made holds ids only: its service type, product… load once it is stored
+    need = requirements(ticket)
+    exclude = (exclude or set()) | _excluded(session, ticket)
+    if need["on_site"] and not need["region_ids"]:
+        # Work at the customer's place needs to know where that is: a clerk completes the address first.
+        return Outcome(ticket, None, [], need, pooled_reason={"failed": "region_unknown", "counts": {}})
+    rows = _eligible(session, need, now=now, exclude=exclude)
+    candidates = score(session, ticket, rows, need, now=now) if rows else []
+    outcome = Outcome(ticket, candidates[0] if candidates else None, candidates, need)
+    if not candidates:
+        outcome.pooled_reason = _why_nobody(session, need, now=now, exclude=exclude)
+    return outcome
+
+
+def _pool_team(session: Session, need: dict) -> Team | None:
+    """The team whose engineers cover the customer's region (the most of them), when the ticket has none."""
+    if need["team_id"]:
+        return session.get(Team, need["team_id"])
+    if not need["region_ids"]:
+        return None
+    team_id = session.scalar(
+        select(Engineer.team_id).join(engineer_region, engineer_region.c.engineer_id == Engineer.id)
+        .where(engineer_region.c.region_id.in_(need["region_ids"]), Engineer.team_id.isnot(None),
+               Engineer.active.is_(True))
+        .group_by(Engineer.team_id).order_by(func.count().desc(), Engineer.team_id).limit(1))
+    return session.get(Team, team_id) if team_id else None
+
+
+def _data(outcome: Outcome, shown: int) -> dict:
+    need = {k: v for k, v in outcome.requirements.items() if k not in ("region_ids", "latitude", "longitude")}
+    return {"requirements": need, "candidates": [c.as_data() for c in outcome.candidates[:max(shown, 1)]],
+            "candidate_count": len(outcome.candidates),
+            "chosen": outcome.chosen.as_data() if outcome.chosen else None, "pooled": outcome.pooled_reason}
+
+
+def dispatch(session: Session, ticket: Ticket, *, now: datetime, actor=None, exclude: set[int] | None = None,
+             reason: str | None = None) -> Outcome:
+    """Decide and carry it out: assign the best engineer, or put the ticket in its team's pool.
+    The decision and its top candidates go on the timeline. The caller commits."""
+    now = as_utc(now)
+    outcome = decide(session, ticket, now=now, exclude=exclude)
+    config = settings(session)
+    if outcome.chosen is not None:
+        engineer = session.get(Engineer, outcome.chosen.engineer_id)
+        timeline.record(session, ticket, "dispatched", actor=actor, now=now, reason=reason,
+                        data=_data(outcome, config.candidates_shown))
+        ticket_service.assign(session, ticket, engineer, now=now, actor=actor)
+        engineer.last_assigned_at = now
+    else:
+        team = _pool_team(session, outcome.requirements)
+        if ticket.assignee is not None:
+            ticket_service.assign(session, ticket, None, now=now, actor=actor)
+        ticket.team = team
+        ticket.updated_at = now
+        data = _data(outcome, config.candidates_shown)
+        data["team"] = bilingual(team)
+        timeline.record(session, ticket, "pooled", actor=actor, now=now, reason=reason, data=data)
+    return outcome
+
+
+def auto_dispatch(session: Session, ticket: Ticket, *, now: datetime) -> Outcome | None:
+    """What intake calls for a new ticket: nothing while it waits for review or when switched off."""
+    if ticket.needs_review or ticket.assignee_id is not None or ticket.status not in st.OPEN_STATUSES:
+        return None
+    if not settings(session).auto_dispatch:
+        return None
+    return dispatch(session, ticket, now=now)
+
+
+# --- people acting on it -----------------------------------------------------------------------
+
+def claim(session: Session, ticket_id: int, engineer: Engineer, *, now: datetime) -> Ticket:
+    """An engineer takes a ticket from their team's pool. Of two claiming at once, one wins: the update
+    only matches while the ticket still has nobody."""
+    now = as_utc(now)
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status not in st.OPEN_STATUSES:
+        raise ServiceError(_l("That ticket is no longer open."), field="ticket")
+    if ticket.team_id is not None and engineer.team_id != ticket.team_id:
+        raise ServiceError(_l("Only engineers of %(team)s can claim this ticket.", team=ticket.team.name),
+                           field="ticket")
+    won = session.execute(
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+        .values(assignee_id=engineer.id, team_id=engineer.team_id or Ticket.team_id, version=Ticket.version + 1,
+                updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        session.rollback()
+        raise ServiceError(_l("Someone else has just taken ticket %(number)s.", number=ticket.number),
+                           field="ticket")
+    session.expire(ticket)  # everything, the engineer relationship included, is read again
+    timeline.record(session, ticket, "claimed", actor=engineer.user, now=now,
+                    data={"engineer": engineer.name, "engineer_id": engineer.id})
+    if ticket.status in (st.NEW, st.REOPENED):
+        ticket_service.transition(session, ticket, st.ASSIGNED, now=now, actor=engineer.user)
+    load.recount(session, {engineer.id})  # the UPDATE above bypassed the flush that recounts
+    return ticket
+
+
+def reject(session: Session, ticket: Ticket, engineer: Engineer, *, reason: str, now: datetime) -> Outcome:
+    """The assigned engineer declines, saying why; the ticket is dispatched again without them."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_l("Say why you reject the ticket."), field="reason")
+    if ticket.assignee_id != engineer.id:
+        raise ServiceError(_l("Only the assigned engineer can reject the ticket."), field="ticket")
+    if ticket.status not in (st.ASSIGNED, st.ACCEPTED):
+        raise ServiceError(_l("A ticket that is %(status)s cannot be rejected.", status=st.label(ticket.status)),
+                           field="ticket")
+    now = as_utc(now)
+    timeline.record(session, ticket, "rejected", actor=engineer.user, now=now, reason=reason,
+                    data={"engineer": engineer.name, "engineer_id": engineer.id})
+    ticket_service.assign(session, ticket, None, now=now, actor=engineer.user)
+    session.flush()
+    return dispatch(session, ticket, now=now, exclude={engineer.id})
+
+
+def transfer(session: Session, ticket: Ticket, team: Team, *, reason: str, now: datetime, actor=None) -> Outcome:
+    """跨部门流转: hand the ticket to another team (with the reason) and dispatch it there."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_l("Say why the ticket goes to another team."), field="reason")
+    if ticket.status not in st.OPEN_STATUSES:
+        raise ServiceError(_l("A ticket that is %(status)s cannot be transferred.",
+                              status=st.label(ticket.status)), field="team")
+    if team is None or team.id == ticket.team_id:
+        raise ServiceError(_l("Choose another team."), field="team")
+    now = as_utc(now)
+    timeline.record(session, ticket, "transferred", actor=actor, now=now, reason=reason,
+                    data={"from": bilingual(ticket.team), "to": bilingual(team), "team_id": team.id})
+    if ticket.assignee is not None:
+        ticket_service.assign(session, ticket, None, now=now, actor=actor)
+    ticket.team = team
+    session.flush()
+    return dispatch(session, ticket, now=now, actor=actor)
+
+
+def pool_query(engineer: Engineer | None = None):
+    """Open tickets nobody has — for one engineer, those of their team (or of no team)."""
+    query = select(Ticket).where(Ticket.assignee_id.is_(None), Ticket.status.in_(sorted(st.OPEN_STATUSES)))
+    if engineer is not None:
+        query = query.where(or_(Ticket.team_id == engineer.team_id, Ticket.team_id.is_(None)))
+    return query
