@@ -13,11 +13,12 @@ and having served this device or customer before. Ties go to whoever was given w
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, Time, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
     DispatchSettings, Engineer, EngineerAbsence, EngineerShift, ServiceRegion, Skill, Stock, Team, Ticket,
@@ -92,41 +93,63 @@ def haversine_km(lat1, lon1, lat2, lon2) -> float:
 
 # --- what the ticket needs ---------------------------------------------------------------------
 
-def requirements(ticket: Ticket) -> dict:
+@lru_cache(maxsize=1)
+def _facts_statement():
+    """Everything dispatch needs to know about a ticket, in one row (built once: see _eligible_statement)."""
+    from app.models import Asset, Customer, Priority, Product, ProductLine, ServiceType
+
+    t, a, c = Ticket.__table__, Asset.__table__, Customer.__table__
+    p, pl, stype, pr = Product.__table__, ProductLine.__table__, ServiceType.__table__, Priority.__table__
+    r, rp, rg = (ServiceRegion.__table__.alias(name) for name in ("r", "rp", "rg"))
+    region_columns = [col for table in (r, rp, rg) for col in (table.c.id, table.c.level, table.c.name_zh,
+                                                               table.c.name_en)]
+    return (select(t.c.team_id, stype.c.code, stype.c.name_zh, stype.c.name_en, stype.c.on_site, pl.c.code,
+                   pl.c.name_zh, pl.c.name_en, pr.c.capacity_overflow, a.c.latitude, a.c.longitude, c.c.latitude,
+                   c.c.longitude, *region_columns)
+            .select_from(t.outerjoin(a, a.c.id == t.c.asset_id)
+                         .outerjoin(p, p.c.id == func.coalesce(t.c.product_id, a.c.product_id))
+                         .outerjoin(pl, pl.c.id == p.c.product_line_id)
+                         .outerjoin(stype, stype.c.id == t.c.service_type_id)
+                         .outerjoin(pr, pr.c.id == t.c.priority_id)
+                         .outerjoin(c, c.c.id == t.c.customer_id)
+                         .outerjoin(r, r.c.id == c.c.region_id)
+                         .outerjoin(rp, rp.c.id == r.c.parent_id)
+                         .outerjoin(rg, rg.c.id == rp.c.parent_id))
+            .where(t.c.id == bindparam("ticket_id")))
+
+
+def requirements(session: Session, ticket: Ticket) -> dict:
     """The facts the constraints are checked against, kept on the timeline with the decision."""
-    product = ticket.product or (ticket.asset.product if ticket.asset is not None else None)
-    line = product.product_line if product is not None else None
-    service_type = ticket.service_type
-    on_site = service_type.on_site if service_type is not None else True
-    customer = ticket.customer
-    region = customer.region if customer is not None else None
-    lat = lon = None
-    if ticket.asset is not None and ticket.asset.latitude is not None:
-        lat, lon = ticket.asset.latitude, ticket.asset.longitude
-    elif customer is not None and customer.latitude is not None:
-        lat, lon = customer.latitude, customer.longitude
+    (team_id, st_code, st_zh, st_en, on_site, line_code, line_zh, line_en, overflow, asset_lat, asset_lon,
+     customer_lat, customer_lon, *regions) = session.execute(_facts_statement(), {"ticket_id": ticket.id}).one()
+    # district → city → province, as far as the customer's region goes
+    chain = [regions[i:i + 4] for i in range(0, 12, 4) if regions[i] is not None]
+    lat, lon = (asset_lat, asset_lon) if asset_lat is not None else (customer_lat, customer_lon)
+    names = {"service_type": [st_zh, st_en] if st_code else None, "product_line": [line_zh, line_en] if line_code
+             else None, "region": [chain[0][2], chain[0][3]] if chain else None}
     return {
-        "names": {key: bilingual(obj) for key, obj in
-                  (("service_type", service_type), ("product_line", line), ("region", region)) if obj is not None},
-        "service_type": service_type.code if service_type is not None else None,
-        "product_line": line.code if line is not None else None,
-        "on_site": on_site,
-        "region_ids": [r.id for r in region.ancestors()] if region is not None else [],
-        "team_id": ticket.team_id,
-        "priority_overflow": ticket.priority.capacity_overflow if ticket.priority is not None else 0,
+        "names": {k: v for k, v in names.items() if v},
+        "service_type": st_code,
+        "product_line": line_code,
+        "on_site": True if on_site is None else bool(on_site),
+        "region_ids": [rid for rid, _, _, _ in chain],
+        # Deeper is closer to the customer: district 3, city 2, province 1.
+        "region_depth": {rid: LEVEL_DEPTH.get(level, 0) for rid, level, _, _ in chain},
+        "region_labels": {rid: [zh, en] for rid, _, zh, en in chain},
+        "team_id": team_id,
+        "priority_overflow": overflow or 0,
         "latitude": lat, "longitude": lon,
     }
 
 
-def _has_skill(code):
+def _has_skill(param: str):
     return exists().where(engineer_skill.c.engineer_id == Engineer.id, engineer_skill.c.skill_id == Skill.id,
-                          Skill.code == code)
+                          Skill.code == bindparam(param))
 
 
-def _on_duty(now: datetime, tz_name: str):
-    local = to_local(now, tz_name)
-    weekday, clock = local.weekday(), local.time().replace(microsecond=0)
-    yesterday = (weekday - 1) % 7
+def _on_duty():
+    """On duty at :now (UTC) — local :weekday, :yesterday and :clock come as parameters."""
+    weekday, yesterday, clock = bindparam("weekday"), bindparam("yesterday"), bindparam("clock", type_=Time)
     in_shift = exists().where(EngineerShift.engineer_id == Engineer.id, or_(
         and_(EngineerShift.weekday == weekday, EngineerShift.starts <= EngineerShift.ends,
              EngineerShift.starts <= clock, EngineerShift.ends > clock),
@@ -136,9 +159,41 @@ def _on_duty(now: datetime, tz_name: str):
              EngineerShift.ends > clock),
     ))
     no_shifts = ~exists().where(EngineerShift.engineer_id == Engineer.id)
+    now = bindparam("now", type_=DateTime)
     absent = exists().where(EngineerAbsence.engineer_id == Engineer.id, EngineerAbsence.starts_at <= now,
                             EngineerAbsence.ends_at > now)
     return and_(Engineer.on_duty.is_(True), ~absent, or_(no_shifts, in_shift))
+
+
+def _duty_params(now: datetime) -> dict:
+    local = to_local(now, current_app.config["TIMEZONE"])
+    return {"now": now, "weekday": local.weekday(), "yesterday": (local.weekday() - 1) % 7,
+            "clock": local.time().replace(microsecond=0)}
+
+
+def _room():
+    return Engineer.open_count < Engineer.capacity + bindparam("overflow")
+
+
+@lru_cache(maxsize=64)
+def _eligible_statement(team: bool, service_type: bool, product_line: bool, exclude: bool, on_site: bool):
+    """The hard constraints as one statement per shape of ticket, built once: building a statement of this
+    size costs more than running it."""
+    conditions = [Engineer.active.is_(True), _on_duty(), _room()]
+    if team:
+        conditions.append(Engineer.team_id == bindparam("team_id"))
+    if service_type:
+        conditions.append(_has_skill("service_type"))
+    if product_line:
+        conditions.append(_has_skill("product_line"))
+    if exclude:
+        conditions.append(Engineer.id.notin_(bindparam("exclude", expanding=True)))
+    shown = (joinedload(Engineer.team), joinedload(Engineer.warehouse))  # named in the explanation
+    if on_site:  # one row per covered region of the customer's chain
+        return (select(Engineer, engineer_region.c.region_id).options(*shown)
+                .join(engineer_region, engineer_region.c.engineer_id == Engineer.id)
+                .where(engineer_region.c.region_id.in_(bindparam("region_ids", expanding=True)), *conditions))
+    return select(Engineer, literal(None)).options(*shown).where(*conditions)
 
 
 def _excluded(session: Session, ticket: Ticket) -> set[int]:
@@ -151,48 +206,41 @@ def _excluded(session: Session, ticket: Ticket) -> set[int]:
 
 
 def _eligible(session: Session, need: dict, *, now: datetime, exclude: set[int]):
-    """(engineer row, covered region id) for every engineer passing the hard constraints."""
-    conditions = [Engineer.active.is_(True), _on_duty(now, current_app.config["TIMEZONE"]),
-                  Engineer.open_count < Engineer.capacity + max(need["priority_overflow"], 0)]
-    if need["team_id"]:
-        conditions.append(Engineer.team_id == need["team_id"])
-    for code in (need["service_type"], need["product_line"]):
-        if code:
-            conditions.append(_has_skill(code))
-    if exclude:
-        conditions.append(Engineer.id.notin_(sorted(exclude)))
-    if need["on_site"]:  # one row per covered region of the customer's chain
-        query = (select(Engineer, engineer_region.c.region_id)
-                 .join(engineer_region, engineer_region.c.engineer_id == Engineer.id)
-                 .where(engineer_region.c.region_id.in_(need["region_ids"]), *conditions))
-        return session.execute(query).all()
-    return [(engineer, None) for engineer in session.scalars(select(Engineer).where(*conditions))]
+    """(engineer, covered region id) for every engineer passing the hard constraints."""
+    statement = _eligible_statement(bool(need["team_id"]), bool(need["service_type"]), bool(need["product_line"]),
+                                    bool(exclude), need["on_site"])
+    params = {**_duty_params(now), "overflow": max(need["priority_overflow"], 0), "team_id": need["team_id"],
+              "service_type": need["service_type"], "product_line": need["product_line"],
+              "exclude": sorted(exclude), "region_ids": need["region_ids"]}
+    return session.execute(statement, params).all()  # parameters a shape does not use are ignored
 
 
 def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int]) -> dict:
     """Which constraint left no one, for the pool's explanation (only asked when nobody qualified)."""
+    params = {**_duty_params(now), "overflow": max(need["priority_overflow"], 0), "team_id": need["team_id"],
+              "service_type": need["service_type"], "product_line": need["product_line"]}
     steps = []
     query = select(func.count(Engineer.id)).where(Engineer.active.is_(True))
     if need["team_id"]:
-        query = query.where(Engineer.team_id == need["team_id"])
-    steps.append(("active", session.scalar(query)))
-    for code in (need["service_type"], need["product_line"]):
-        if code:
-            query = query.where(_has_skill(code))
-            steps.append((f"skill:{code}", session.scalar(query)))
+        query = query.where(Engineer.team_id == bindparam("team_id"))
+    steps.append(("active", query))
+    for key in ("service_type", "product_line"):
+        if need[key]:
+            query = query.where(_has_skill(key))
+            steps.append((f"skill:{need[key]}", query))
     if need["on_site"]:
         query = query.where(exists().where(engineer_region.c.engineer_id == Engineer.id,
                                            engineer_region.c.region_id.in_(need["region_ids"])))
-        steps.append(("region", session.scalar(query)))
-    query = query.where(_on_duty(now, current_app.config["TIMEZONE"]))
-    steps.append(("on_duty", session.scalar(query)))
+        steps.append(("region", query))
+    query = query.where(_on_duty())
+    steps.append(("on_duty", query))
     if exclude:
         query = query.where(Engineer.id.notin_(sorted(exclude)))
-        steps.append(("not_rejected", session.scalar(query)))
-    query = query.where(Engineer.open_count < Engineer.capacity + max(need["priority_overflow"], 0))
-    steps.append(("capacity", session.scalar(query)))
-    failed = next((name for name, count in steps if count == 0), "capacity")
-    return {"failed": failed, "counts": dict(steps)}
+        steps.append(("not_rejected", query))
+    steps.append(("capacity", query.where(_room())))
+    counts = {name: session.scalar(q, params) for name, q in steps}
+    failed = next((name for name, count in counts.items() if count == 0), "capacity")
+    return {"failed": failed, "counts": counts}
 
 
 # --- scoring -----------------------------------------------------------------------------------
@@ -233,11 +281,8 @@ def _stock(session: Session, ticket: Ticket, warehouse_ids: set[int]) -> tuple[l
 def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) -> list[Candidate]:
     config = settings(session)
     by_engineer: dict[int, tuple[Engineer, int]] = {}
-    regions = {}
     if need["on_site"]:
-        regions = {r.id: r for r in session.scalars(select(ServiceRegion).where(
-            ServiceRegion.id.in_(need["region_ids"])))}
-        depth = {rid: LEVEL_DEPTH.get(regions[rid].level, 0) for rid in need["region_ids"] if rid in regions}
+        depth = {int(k): v for k, v in need["region_depth"].items()}
         deepest = max((depth.get(region_id, 0) for _, region_id in rows), default=0)
         # Parent-region fallback: engineers of the district first; the city's only when the district has none.
         rows = [(e, rid) for e, rid in rows if depth.get(rid, 0) == deepest]
@@ -252,7 +297,7 @@ def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) 
     candidates = []
     for engineer, region_id in by_engineer.values():
         c = Candidate(engineer_id=engineer.id, name=engineer.name, team=bilingual(engineer.team),
-                      region=bilingual(regions.get(region_id)),
+                      region=need["region_labels"].get(region_id),
                       open_count=engineer.open_count, open_load=engineer.open_load, capacity=engineer.capacity,
                       warehouse=bilingual(engineer.warehouse),
                       previous=engineer.id == previous, last_assigned_at=engineer.last_assigned_at)
@@ -280,7 +325,7 @@ def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) 
 def decide(session: Session, ticket: Ticket, *, now: datetime, exclude: set[int] | None = None) -> Outcome:
     now = as_utc(now)
     session.flush()  # a ticket just made holds ids only: its service type, product… load once it is stored
-    need = requirements(ticket)
+    need = requirements(session, ticket)
     exclude = (exclude or set()) | _excluded(session, ticket)
     if need["on_site"] and not need["region_ids"]:
         # Work at the customer's place needs to know where that is: a clerk completes the address first.
@@ -308,7 +353,8 @@ def _pool_team(session: Session, need: dict) -> Team | None:
 
 
 def _data(outcome: Outcome, shown: int) -> dict:
-    need = {k: v for k, v in outcome.requirements.items() if k not in ("region_ids", "latitude", "longitude")}
+    need = {k: v for k, v in outcome.requirements.items()
+            if k not in ("region_ids", "region_depth", "region_labels", "latitude", "longitude")}
     return {"requirements": need, "candidates": [c.as_data() for c in outcome.candidates[:max(shown, 1)]],
             "candidate_count": len(outcome.candidates),
             "chosen": outcome.chosen.as_data() if outcome.chosen else None, "pooled": outcome.pooled_reason}

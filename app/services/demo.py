@@ -96,6 +96,8 @@ def seed(session: Session, sm, *, random_seed: int = 20261122, now: datetime | N
 
     warehouses = {c: Warehouse(code=c, name_zh=zh, name_en=en, region=regions[r], address=a)
                   for c, zh, en, r, a in D.WAREHOUSES}
+    for engineer in engineers:
+        engineer.warehouse = warehouses.get(D.TEAM_WAREHOUSE.get(engineer.team.code))
     parts = {sku: SparePart(sku=sku, name_zh=zh, name_en=en, unit=unit, price=Decimal(price),
                             products=[products[m] for m in models])
              for sku, zh, en, unit, price, models in D.PARTS}

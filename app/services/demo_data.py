@@ -95,6 +95,9 @@ WAREHOUSES = [
     ("WH-SZ", "深圳仓", "Shenzhen warehouse", "440305", "深圳市南山区南海大道 1079 号"),
 ]
 
+# The warehouse each station's engineers draw parts from.
+TEAM_WAREHOUSE = {"bj_station": "WH-BJ", "sh_station": "WH-SH", "gz_station": "WH-GZ", "sz_station": "WH-SZ"}
+
 # (name, team code, district codes, skill codes)
 ENGINEERS = [
     ("张建国", "bj_station", ["110105", "110101"], ["hardware_repair", "installation", "water_heater", "range_hood"]),
