@@ -2,7 +2,7 @@
 from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
 
-from app.services.visibility import ticket_scope
+from app.services.visibility import pool_scope, ticket_scope
 
 
 def current_user():
@@ -22,3 +22,13 @@ class VisibleTicketsFilter(BaseFilter):
     def apply(self, query, value):
         condition = ticket_scope(current_user())
         return query if condition is None else query.filter(condition)
+
+
+class PoolTicketsFilter(BaseFilter):
+    """The pool as this user may see it (see app.services.visibility.pool_scope)."""
+
+    name = "pool tickets"
+    arg_name = None
+
+    def apply(self, query, value):
+        return query.filter(pool_scope(current_user()))

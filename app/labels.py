@@ -14,6 +14,9 @@ COMMON_LABELS = {
     "full_name": _l("Full name"),
     "created_at": _l("Created at"),
     "updated_at": _l("Updated at"),
+    "load_weight": _l("Load weight"),
+    "capacity_overflow": _l("Tickets allowed past capacity"),
+    "on_site": _l("At the customer's place"),
 }
 
 TICKET_LABELS = {
@@ -121,6 +124,10 @@ STAFF_LABELS = {
     "last_located_at": _l("Last located at"),
     "lead_user": _l("Team lead"),
     "engineers": _l("Engineers"),
+    "warehouse": _l("Warehouse"),
+    "open_count": _l("Open tickets"),
+    "open_load": _l("Weighted load"),
+    "last_assigned_at": _l("Last given work"),
 }
 
 INVENTORY_LABELS = {
@@ -192,4 +199,33 @@ MAILBOX_LABELS = {
     "last_uid": _l("Last message taken (UID)"),
     "last_polled_at": _l("Last checked"),
     "last_error": _l("Problems"),
+}
+
+TICKET_PART_LABELS = {
+    "ticket": _l("Ticket"),
+    "part": _l("Spare part"),
+    "quantity": _l("Quantity"),
+    "created_at": _l("Created at"),
+}
+
+DISPATCH_LABELS = {
+    "auto_dispatch": _l("Dispatch new tickets automatically"),
+    "weight_load": _l("Weight: load"),
+    "weight_distance": _l("Weight: distance"),
+    "weight_parts": _l("Weight: parts in stock"),
+    "weight_previous": _l("Weight: served before"),
+    "distance_half_km": _l("Distance scoring one half (km)"),
+    "location_fresh_hours": _l("Last position counts for (hours)"),
+    "candidates_shown": _l("Candidates shown on the ticket"),
+    "updated_at": _l("Updated at"),
+}
+
+SHIFT_LABELS = {
+    "engineer": _l("Engineer"),
+    "weekday": _l("Weekday"),
+    "starts": _l("From"),
+    "ends": _l("Until"),
+    "starts_at": _l("From"),
+    "ends_at": _l("Until"),
+    "reason": _l("Reason"),
 }

@@ -19,3 +19,10 @@ def to_local(value: datetime | None, tz_name: str) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz_name))
+
+
+def from_local(value: datetime | None, tz_name: str) -> datetime | None:
+    """A naive local wall-clock time (as typed in a form) as naive UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(tz_name)).astimezone(timezone.utc).replace(tzinfo=None)

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, Time, and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy import DateTime, Time, and_, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
@@ -216,29 +216,29 @@ def _eligible(session: Session, need: dict, *, now: datetime, exclude: set[int])
 
 
 def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int]) -> dict:
-    """Which constraint left no one, for the pool's explanation (only asked when nobody qualified)."""
-    params = {**_duty_params(now), "overflow": max(need["priority_overflow"], 0), "team_id": need["team_id"],
-              "service_type": need["service_type"], "product_line": need["product_line"]}
+    """Which constraint left no one, for the pool's explanation: how many engineers pass each constraint
+    and all before it, counted in one pass over the team's engineers (asked only when nobody qualified)."""
     steps = []
-    query = select(func.count(Engineer.id)).where(Engineer.active.is_(True))
-    if need["team_id"]:
-        query = query.where(Engineer.team_id == bindparam("team_id"))
-    steps.append(("active", query))
     for key in ("service_type", "product_line"):
         if need[key]:
-            query = query.where(_has_skill(key))
-            steps.append((f"skill:{need[key]}", query))
+            steps.append((f"skill:{need[key]}", _has_skill(key)))
     if need["on_site"]:
-        query = query.where(exists().where(engineer_region.c.engineer_id == Engineer.id,
-                                           engineer_region.c.region_id.in_(need["region_ids"])))
-        steps.append(("region", query))
-    query = query.where(_on_duty())
-    steps.append(("on_duty", query))
+        steps.append(("region", exists().where(engineer_region.c.engineer_id == Engineer.id,
+                                               engineer_region.c.region_id.in_(need["region_ids"]))))
+    steps.append(("on_duty", _on_duty()))
     if exclude:
-        query = query.where(Engineer.id.notin_(sorted(exclude)))
-        steps.append(("not_rejected", query))
-    steps.append(("capacity", query.where(_room())))
-    counts = {name: session.scalar(q, params) for name, q in steps}
+        steps.append(("not_rejected", Engineer.id.notin_(sorted(exclude))))
+    steps.append(("capacity", _room()))
+    columns, passed = [func.count(Engineer.id)], []
+    for _name, condition in steps:
+        passed.append(condition)
+        columns.append(func.coalesce(func.sum(case((and_(*passed), 1), else_=0)), 0))
+    query = select(*columns).where(Engineer.active.is_(True))
+    if need["team_id"]:
+        query = query.where(Engineer.team_id == bindparam("team_id"))
+    params = {**_duty_params(now), "overflow": max(need["priority_overflow"], 0), "team_id": need["team_id"],
+              "service_type": need["service_type"], "product_line": need["product_line"]}
+    counts = dict(zip(["active"] + [name for name, _ in steps], session.execute(query, params).one()))
     failed = next((name for name, count in counts.items() if count == 0), "capacity")
     return {"failed": failed, "counts": counts}
 
@@ -424,6 +424,20 @@ def claim(session: Session, ticket_id: int, engineer: Engineer, *, now: datetime
     return ticket
 
 
+def reassign(session: Session, ticket: Ticket, engineer: Engineer | None, *, reason: str | None, now: datetime,
+             actor=None, expected_version=None) -> None:
+    """A clerk or manager puts someone else on the ticket (or nobody: back to the pool). Taking it from
+    an engineer needs a reason — they, and later their manager, will ask why."""
+    reason = (reason or "").strip()
+    if ticket.assignee_id is not None and engineer is not ticket.assignee and not reason:
+        raise ServiceError(_l("Say why the ticket is taken from %(name)s.", name=ticket.assignee.name),
+                           field="reason")
+    ticket_service.assign(session, ticket, engineer, now=now, actor=actor, reason=reason or None,
+                          expected_version=expected_version)
+    if engineer is not None:
+        engineer.last_assigned_at = as_utc(now)
+
+
 def reject(session: Session, ticket: Ticket, engineer: Engineer, *, reason: str, now: datetime) -> Outcome:
     """The assigned engineer declines, saying why; the ticket is dispatched again without them."""
     reason = (reason or "").strip()
@@ -460,11 +474,3 @@ def transfer(session: Session, ticket: Ticket, team: Team, *, reason: str, now: 
     ticket.team = team
     session.flush()
     return dispatch(session, ticket, now=now, actor=actor)
-
-
-def pool_query(engineer: Engineer | None = None):
-    """Open tickets nobody has — for one engineer, those of their team (or of no team)."""
-    query = select(Ticket).where(Ticket.assignee_id.is_(None), Ticket.status.in_(sorted(st.OPEN_STATUSES)))
-    if engineer is not None:
-        query = query.where(or_(Ticket.team_id == engineer.team_id, Ticket.team_id.is_(None)))
-    return query

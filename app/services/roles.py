@@ -57,7 +57,9 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(CONFIG_VIEWS + ("Engineer",), READ + WRITE + DELETE, API_READ + API_WRITE + DELETE)
         + _grant(INVENTORY_VIEWS, READ, API_READ)
         + _grant(["StockMove"], READ)
-        + _grant(["IntakeSettings"], READ + ("can_edit",))
+        + _grant(["IntakeSettings", "DispatchSettings"], READ + ("can_edit",))
+        + _grant(["EngineerShift", "EngineerAbsence", "TicketPart"], READ + WRITE + DELETE)
+        + _grant(["TicketPool"], READ)
         + INTAKE_DESK
     ),
     CLERK: (
@@ -65,11 +67,14 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["TicketEvent"], READ)
         + _grant(CUSTOMER_VIEWS, READ + WRITE, API_READ + API_WRITE)
         + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
+        + _grant(["EngineerShift", "EngineerAbsence", "TicketPool"], READ)
+        + _grant(["TicketPart"], READ + WRITE + DELETE)
         + INTAKE_DESK
     ),
     ENGINEER: (
         # The rows are narrowed to their own tickets by app.access.VisibleTicketsFilter.
-        _grant(["Ticket"], READ + ("can_edit",) + TICKET_WORK, API_READ + ("can_put",))
+        _grant(["Ticket"], READ + ("can_edit",) + TICKET_WORK + ("can_reject",), API_READ + ("can_put",))
+        + _grant(["TicketPool"], READ + ("can_claim",))
         + _grant(["Product", "SparePart", "Stock"], READ, API_READ)
     ),
     WAREHOUSE: (

@@ -1,7 +1,9 @@
 """Registers the back-office views and builds the menu: 工单, 客户, 备件, 工程师, 配置."""
 from flask_babel import lazy_gettext as _l
 
-from app.views.config import CategoryView, PriorityView, ServiceRegionView, ServiceTypeView
+from app.views.config import (
+    CategoryView, DispatchSettingsView, PriorityView, ServiceRegionView, ServiceTypeView,
+)
 from app.views.customers import (
     AssetTicketsView, AssetView, CustomerContactView, CustomerTicketsView, CustomerView, ProductLineView,
     ProductView,
@@ -13,14 +15,17 @@ from app.views.intake import (
 )
 from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
 from app.views.mailboxes import MailboxView
-from app.views.staff import EngineerView, SkillView, TeamEngineersView, TeamView
-from app.views.tickets import OpenTicketView, TicketEventView, TicketView
+from app.views.staff import (
+    EngineerAbsenceView, EngineerShiftView, EngineerView, SkillView, TeamEngineersView, TeamView,
+)
+from app.views.tickets import OpenTicketView, PoolView, TicketEventView, TicketPartView, TicketView
 
 
 def register_views(appbuilder) -> None:
     add = appbuilder.add_view
     add(OpenTicketView, "OpenTickets", label=_l("Open tickets"), icon="fa-inbox",
         category="TicketsMenu", category_label=_l("Tickets"), category_icon="fa-ticket")
+    add(PoolView, "TicketPool", label=_l("Ticket pool"), icon="fa-inbox", category="TicketsMenu")
     add(PhoneIntakeView, "PhoneIntake", label=_l("Phone registration"), icon="fa-phone", category="TicketsMenu")
     add(ReviewQueueView, "ReviewQueue", label=_l("Review queue"), icon="fa-eye", category="TicketsMenu")
     add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket", category="TicketsMenu")
@@ -40,6 +45,9 @@ def register_views(appbuilder) -> None:
 
     add(EngineerView, "Engineers", label=_l("Engineers"), icon="fa-wrench",
         category="StaffMenu", category_label=_l("Engineers"), category_icon="fa-wrench")
+    add(EngineerShiftView, "Shifts", label=_l("Shifts"), icon="fa-clock-o", category="StaffMenu")
+    add(EngineerAbsenceView, "Absences", label=_l("Leave and absences"), icon="fa-calendar-times-o",
+        category="StaffMenu")
     add(TeamView, "Teams", label=_l("Teams"), icon="fa-sitemap", category="StaffMenu")
     add(SkillView, "Skills", label=_l("Skills"), icon="fa-tags", category="StaffMenu")
 
@@ -54,11 +62,13 @@ def register_views(appbuilder) -> None:
         category="ConfigMenu")
     add(SynonymGroupView, "Synonyms", label=_l("Synonyms"), icon="fa-book", category="ConfigMenu")
     add(IntakeSettingsView, "IntakeSettings", label=_l("Intake settings"), icon="fa-cogs", category="ConfigMenu")
+    add(DispatchSettingsView, "DispatchSettings", label=_l("Dispatch settings"), icon="fa-random",
+        category="ConfigMenu")
     add(IntegrationTokenView, "IntegrationTokens", label=_l("Integration tokens"), icon="fa-key",
         category="ConfigMenu")
     add(MailboxView, "Mailboxes", label=_l("Mailboxes"), icon="fa-envelope", category="ConfigMenu")
 
-    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
+    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView, TicketPartView):
         appbuilder.add_view_no_menu(related)
     _booleans_as_words(appbuilder)
 

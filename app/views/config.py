@@ -1,11 +1,12 @@
-"""Manager-editable vocabularies: categories, service types, priorities, regions."""
+"""Manager-editable vocabularies (categories, service types, priorities, regions) and dispatch weights."""
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
+from wtforms.validators import NumberRange
 
-from app.labels import COMMON_LABELS
-from app.models import Category, Priority, ServiceRegion, ServiceType
+from app.labels import COMMON_LABELS, DISPATCH_LABELS
+from app.models import Category, DispatchSettings, Priority, ServiceRegion, ServiceType
 from app.services.vocabulary import REGION_LEVELS, choices
 from app.views.datamodel import FormInterface
 from app.views.formatting import label_of
@@ -31,6 +32,11 @@ class ServiceTypeView(ReferenceView):
     datamodel = FormInterface(ServiceType)
     class_permission_name = "ServiceType"
     list_title = _l("Service types")
+    list_columns = ReferenceView.list_columns + ["on_site"]
+    add_columns = show_columns = ReferenceView.add_columns + ["on_site"]
+    edit_columns = ReferenceView.edit_columns + ["on_site"]
+    description_columns = {"on_site": _l("Done at the customer's place: dispatch then requires an engineer "
+                                         "covering the customer's region and weighs the distance.")}
 
 
 class PriorityView(ReferenceView):
@@ -38,9 +44,42 @@ class PriorityView(ReferenceView):
     class_permission_name = "Priority"
     list_title = _l("Priorities")
     base_order = ("rank", "asc")
-    list_columns = ["code", "name_zh", "name_en", "rank", "active"]
-    add_columns = show_columns = ["code", "name_zh", "name_en", "rank", "active"]
-    edit_columns = ["name_zh", "name_en", "rank", "active"]
+    list_columns = ["code", "name_zh", "name_en", "rank", "load_weight", "capacity_overflow", "active"]
+    add_columns = show_columns = ["code", "name_zh", "name_en", "rank", "load_weight", "capacity_overflow", "active"]
+    edit_columns = ["name_zh", "name_en", "rank", "load_weight", "capacity_overflow", "active"]
+    validators_columns = {"load_weight": [NumberRange(min=0, max=100)], "capacity_overflow": [NumberRange(min=0,
+                                                                                                          max=100)]}
+    description_columns = {
+        "load_weight": _l("How much one open ticket of this priority counts in an engineer's load."),
+        "capacity_overflow": _l("Dispatch may give an engineer this many tickets of this priority beyond "
+                                "their capacity (urgent work)."),
+    }
+
+
+class DispatchSettingsView(ModelView):
+    datamodel = FormInterface(DispatchSettings)
+    class_permission_name = "DispatchSettings"
+    exclude_route_methods = {"add", "delete", "download"}
+    list_title = show_title = edit_title = _l("Dispatch settings")
+    label_columns = DISPATCH_LABELS
+    list_columns = ["auto_dispatch", "weight_load", "weight_distance", "weight_parts", "weight_previous",
+                    "distance_half_km", "location_fresh_hours", "candidates_shown"]
+    edit_columns = show_columns = list_columns
+    validators_columns = {
+        **{w: [NumberRange(min=0, max=100)] for w in ("weight_load", "weight_distance", "weight_parts",
+                                                       "weight_previous")},
+        "distance_half_km": [NumberRange(min=0.1, max=1000)], "location_fresh_hours": [NumberRange(min=0, max=720)],
+        "candidates_shown": [NumberRange(min=1, max=20)],
+    }
+    description_columns = {
+        "auto_dispatch": _l("New tickets (once reviewed, when they need it) go to the best engineer at once."),
+        "weight_load": _l("Prefer engineers with fewer open tickets, weighted by priority, against capacity."),
+        "weight_distance": _l("Prefer engineers near the customer (on-site work only)."),
+        "weight_parts": _l("Prefer engineers whose warehouse has the parts the ticket needs."),
+        "weight_previous": _l("Prefer the engineer who served this device or customer before."),
+        "distance_half_km": _l("At this distance the distance part of the score is one half."),
+        "location_fresh_hours": _l("An engineer's last reported position older than this is ignored for their base."),
+    }
 
 
 class ServiceRegionView(ModelView):

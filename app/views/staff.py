@@ -1,11 +1,91 @@
-"""Engineers, teams and skills."""
+"""Engineers (with their shifts and absences), teams and skills."""
+from flask import current_app
 from flask_appbuilder import ModelView
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, TimeField
+from wtforms.validators import DataRequired, ValidationError
 
-from app.labels import COMMON_LABELS, STAFF_LABELS
-from app.models import Engineer, Skill, Team
+from app.labels import COMMON_LABELS, SHIFT_LABELS, STAFF_LABELS
+from app.models import Engineer, EngineerAbsence, EngineerShift, Skill, Team
+from app.timeutil import from_local, to_local
 from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, local_time
+
+
+def _after_start(form, field):
+    if field.data and form.starts_at.data and field.data <= form.starts_at.data:
+        raise ValidationError(_("The absence must end after it starts."))
+
+
+def _clock(value):
+    return value.strftime("%H:%M") if value is not None else ""
+
+
+WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"), 4: _l("Friday"),
+            5: _l("Saturday"), 6: _l("Sunday")}
+
+
+class EngineerShiftView(ModelView):
+    """Weekly working hours (local time); an engineer without any works whenever on duty."""
+
+    datamodel = FormInterface(EngineerShift)
+    class_permission_name = "EngineerShift"
+    list_title = _l("Shifts")
+    add_title = _l("New shift")
+    edit_title = _l("Edit shift")
+    label_columns = SHIFT_LABELS
+    base_order = ("weekday", "asc")
+    list_columns = show_columns = ["engineer", "weekday", "starts", "ends"]
+    search_columns = ["engineer", "weekday"]
+    add_columns = edit_columns = ["engineer", "weekday", "starts", "ends"]
+    # FAB has no form field for TIME columns: WTForms' own, typed as 09:00.
+    add_form_extra_fields = edit_form_extra_fields = {
+        "weekday": SelectField(_l("Weekday"), choices=[(str(k), v) for k, v in WEEKDAYS.items()], coerce=int,
+                               widget=Select2Widget()),
+        "starts": TimeField(_l("From"), format="%H:%M", validators=[DataRequired()], widget=BS3TextFieldWidget()),
+        "ends": TimeField(_l("Until"), format="%H:%M", validators=[DataRequired()], widget=BS3TextFieldWidget()),
+    }
+    description_columns = {"ends": _l("A shift ending before it starts runs past midnight (22:00–06:00).")}
+    formatters_columns = {"weekday": lambda d: str(WEEKDAYS.get(d, d)), "starts": _clock, "ends": _clock}
+
+
+class EngineerAbsenceView(ModelView):
+    """Leave, training, sick days: no new work in between."""
+
+    datamodel = FormInterface(EngineerAbsence)
+    class_permission_name = "EngineerAbsence"
+    list_title = _l("Leave and absences")
+    add_title = _l("New absence")
+    edit_title = _l("Edit absence")
+    label_columns = SHIFT_LABELS
+    base_order = ("starts_at", "desc")
+    list_columns = show_columns = ["engineer", "starts_at", "ends_at", "reason"]
+    search_columns = ["engineer", "starts_at", "ends_at", "reason"]
+    add_columns = edit_columns = ["engineer", "starts_at", "ends_at", "reason"]
+    formatters_columns = {"starts_at": local_time, "ends_at": local_time}
+    description_columns = {"starts_at": _l("Local time, as everywhere in the console."),
+                           "ends_at": _l("Local time, as everywhere in the console.")}
+
+    validators_columns = {"ends_at": [_after_start]}
+
+    # The form speaks local time; the database keeps UTC.
+    def prefill_form(self, form, pk):
+        tz = current_app.config["TIMEZONE"]
+        for name in ("starts_at", "ends_at"):
+            value = getattr(form, name).data
+            getattr(form, name).data = to_local(value, tz).replace(tzinfo=None) if value else value
+
+    def pre_add(self, item):
+        self._utc(item)
+
+    def pre_update(self, item):
+        self._utc(item)
+
+    def _utc(self, item):
+        tz = current_app.config["TIMEZONE"]
+        item.starts_at, item.ends_at = from_local(item.starts_at, tz), from_local(item.ends_at, tz)
 
 
 class EngineerView(ModelView):
@@ -16,14 +96,16 @@ class EngineerView(ModelView):
     add_title = _l("New engineer")
     edit_title = _l("Edit engineer")
     label_columns = STAFF_LABELS
-    list_columns = ["name", "phone", "team", "skills", "regions", "capacity", "on_duty", "active"]
-    search_columns = ["name", "phone", "team", "skills", "regions", "on_duty", "active"]
-    add_columns = edit_columns = ["name", "user", "phone", "team", "skills", "regions", "capacity", "on_duty",
-                                  "active", "base_latitude", "base_longitude"]
-    show_columns = add_columns + ["last_latitude", "last_longitude", "last_located_at"]
-    formatters_columns = {"last_located_at": local_time,
-                          **blanks("user", "phone", "team", "base_latitude", "base_longitude", "last_latitude",
-                                   "last_longitude")}
+    list_columns = ["name", "phone", "team", "skills", "regions", "open_count", "capacity", "on_duty", "active"]
+    search_columns = ["name", "phone", "team", "skills", "regions", "warehouse", "on_duty", "active"]
+    add_columns = edit_columns = ["name", "user", "phone", "team", "skills", "regions", "warehouse", "capacity",
+                                  "on_duty", "active", "base_latitude", "base_longitude"]
+    show_columns = add_columns + ["open_count", "open_load", "last_assigned_at", "last_latitude", "last_longitude",
+                                  "last_located_at"]
+    formatters_columns = {"last_located_at": local_time, "last_assigned_at": local_time,
+                          **blanks("user", "phone", "team", "warehouse", "base_latitude", "base_longitude",
+                                   "last_latitude", "last_longitude")}
+    related_views = [EngineerShiftView, EngineerAbsenceView]
 
 
 class TeamEngineersView(EngineerView):

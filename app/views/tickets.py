@@ -1,6 +1,7 @@
 """The ticket console: list, page with timeline and actions, forms. Every change calls app.services."""
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView
+from flask_appbuilder.actions import action
 from flask_appbuilder.baseviews import expose
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterInFunction
@@ -9,17 +10,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, NumberRange
 
-from app.access import VisibleTicketsFilter
+from app.access import PoolTicketsFilter, VisibleTicketsFilter
 from app.extensions import db
-from app.labels import EVENT_LABELS, TICKET_LABELS
-from app.models import Engineer, Ticket, TicketAttachment, TicketEvent
-from app.services import explain
+from app.labels import EVENT_LABELS, TICKET_LABELS, TICKET_PART_LABELS
+from app.models import Engineer, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
+from app.services import assign as assign_service
+from app.services import dispatch_text, explain
 from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
 from app.services.errors import ServiceError
+from app.services.timeline import describe as timeline_text
+from app.services.visibility import engineer_of
 from app.services.vocabulary import CHANNELS, WARRANTY_STATUSES, choices
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
@@ -27,6 +31,23 @@ from app.views.formatting import blanks, label_of, local_time, status_badge
 
 TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution_due_at",
                 "responded_at", "resolved_at", "closed_at", "last_reported_at")
+
+
+class TicketPartView(ModelView):
+    """所需备件: the parts a ticket needs (dispatch prefers an engineer whose warehouse has them)."""
+
+    datamodel = FormInterface(TicketPart)
+    class_permission_name = "TicketPart"
+    exclude_route_methods = {"download"}
+    list_title = _l("Parts needed")
+    add_title = _l("Add a needed part")
+    edit_title = _l("Edit a needed part")
+    label_columns = TICKET_PART_LABELS
+    list_columns = ["ticket", "part", "quantity", "created_at"]
+    add_columns = edit_columns = ["ticket", "part", "quantity"]
+    show_columns = list_columns
+    validators_columns = {"quantity": [NumberRange(min=1, max=999)]}
+    formatters_columns = {"created_at": local_time}
 
 
 class TicketView(ModelView):
@@ -37,7 +58,8 @@ class TicketView(ModelView):
     # Tickets are records of what the company promised: they are cancelled, never deleted.
     exclude_route_methods = {"delete", "download"}
     # Desk work (review, split, merge) is what may assign; reading an attachment is reading the ticket.
-    method_permission_name = {"review": "assign", "split": "assign", "merge": "assign", "attachment": "show"}
+    method_permission_name = {"review": "assign", "split": "assign", "merge": "assign", "attachment": "show",
+                              "redispatch": "assign", "transfer": "assign", "reject": "reject"}
 
     list_title = _l("Tickets")
     show_title = _l("Ticket")
@@ -81,6 +103,7 @@ class TicketView(ModelView):
         **{c: local_time for c in TIME_COLUMNS},
     }
     show_template = "ticket/show.html"
+    related_views = [TicketPartView]
 
     # --- form hooks: the service does the work, the view only passes the user and the clock ---
 
@@ -110,10 +133,8 @@ class TicketView(ModelView):
         pk = self._deserialize_pk_if_composite(pk)
         widgets = self._show(pk)  # 404 unless this user may see the ticket
         ticket = self._visible_ticket(pk)
-        perm = self.class_permission_name
-
-        def can(permission):
-            return self.appbuilder.sm.has_access(permission, perm)
+        def can(permission):  # the page's actions are the ticket's, whichever list it was opened from
+            return self.appbuilder.sm.has_access(permission, "Ticket")
 
         engineers = []
         if can("can_assign"):
@@ -126,9 +147,14 @@ class TicketView(ModelView):
         attachments = db.session.scalars(
             select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id).order_by(TicketAttachment.id)
         ).all()
+        dispatch_event = next((e for e in reversed(ticket.events) if e.kind in ("dispatched", "pooled")), None)
+        mine = ticket.assignee is not None and ticket.assignee.user_id == getattr(g.user, "id", None)
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, ticket=ticket,
+            dispatch=dispatch_view(dispatch_event),
+            teams=db.session.scalars(select(Team).order_by(Team.code)).all() if can("can_assign") else [],
+            can_reject=mine and can("can_reject") and ticket.status in (st.ASSIGNED, st.ACCEPTED),
             next_statuses=st.manual_targets(ticket.status) if can("can_transition") else [],
             engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
             can_desk=can("can_assign"), reasons=reasons, split_done=split_done, attachments=attachments,
@@ -168,8 +194,46 @@ class TicketView(ModelView):
                 engineer = db.session.get(Engineer, int(raw)) if raw.isdigit() else None
                 if engineer is None:
                     raise ServiceError(_l("Unknown engineer."), field="engineer_id")
-            ticket_service.assign(db.session, ticket, engineer, now=utcnow(), actor=g.user,
-                                  reason=form.get("reason"), expected_version=form.get("expected_version"))
+            assign_service.reassign(db.session, ticket, engineer, now=utcnow(), actor=g.user,
+                                    reason=form.get("reason"), expected_version=form.get("expected_version"))
+
+        return self._act(pk, do)
+
+    @expose("/redispatch/<int:pk>", methods=["POST"])
+    @has_access
+    def redispatch(self, pk):
+        """Run dispatch again now (after the address, skills or shifts were put right)."""
+        def do(ticket):
+            ticket_service.check_version(ticket, request.form.get("expected_version"))
+            if ticket.assignee is not None:
+                raise ServiceError(_l("The ticket already has an engineer: reassign it instead."),
+                                   field="assignee")
+            assign_service.dispatch(db.session, ticket, now=utcnow(), actor=g.user)
+
+        return self._act(pk, do)
+
+    @expose("/transfer/<int:pk>", methods=["POST"])
+    @has_access
+    def transfer(self, pk):
+        form = request.form
+
+        def do(ticket):
+            raw = form.get("team_id", "")
+            team = db.session.get(Team, int(raw)) if raw.isdigit() else None
+            assign_service.transfer(db.session, ticket, team, reason=form.get("reason", ""), now=utcnow(),
+                                    actor=g.user)
+
+        return self._act(pk, do)
+
+    @expose("/reject/<int:pk>", methods=["POST"])
+    @has_access
+    def reject(self, pk):
+        def do(ticket):
+            engineer = engineer_of(db.session, g.user)
+            if engineer is None:
+                raise ServiceError(_l("Only the assigned engineer can reject the ticket."), field="ticket")
+            assign_service.reject(db.session, ticket, engineer, reason=request.form.get("reason", ""),
+                                  now=utcnow())
 
         return self._act(pk, do)
 
@@ -235,6 +299,47 @@ def _content_disposition(filename: str) -> str:
 
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def dispatch_view(event) -> dict | None:
+    """The latest dispatch decision, ready for the ticket page: the sentence and the candidates' scores."""
+    if event is None:
+        return None
+    data = event.data or {}
+    need = data.get("requirements") or {}
+    return {
+        "event": event, "sentence": timeline_text(event),
+        "labels": dispatch_text.component_labels(),
+        "candidates": [{**c, "line": dispatch_text.candidate_line(c, need)} for c in data.get("candidates", [])],
+        "count": data.get("candidate_count", 0),
+    }
+
+
+class PoolView(TicketView):
+    """工单池: open tickets nobody has yet; engineers claim from it."""
+
+    base_filters = [["id", PoolTicketsFilter, None]]
+    class_permission_name = "TicketPool"
+    method_permission_name = {**TicketView.method_permission_name, "claim": "claim"}
+    base_order = ("resolution_due_at", "asc")
+    list_title = _l("Ticket pool")
+    list_columns = ["number", "priority", "category", "subject", "team", "contact_address", "resolution_due_at",
+                    "created_at"]
+
+    @action("claim", _l("Claim"), confirmation=None, icon="fa-hand-paper-o", multiple=False, single=True)
+    def claim(self, item):
+        engineer = engineer_of(db.session, g.user)
+        try:
+            if engineer is None:
+                raise ServiceError(_l("Only engineers can claim tickets."), field="ticket")
+            ticket = assign_service.claim(db.session, item.id, engineer, now=utcnow())
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(url_for(".list"))
+        flash(_("Ticket %(number)s is yours now.", number=ticket.number), "success")
+        return redirect(url_for("TicketView.show", pk=ticket.id))
 
 
 class OpenTicketView(TicketView):
