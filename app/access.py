@@ -32,3 +32,4 @@ class PoolTicketsFilter(BaseFilter):
 
     def apply(self, query, value):
         return query.filter(pool_scope(current_user()))
+

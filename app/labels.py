@@ -201,13 +201,6 @@ MAILBOX_LABELS = {
     "last_error": _l("Problems"),
 }
 
-TICKET_PART_LABELS = {
-    "ticket": _l("Ticket"),
-    "part": _l("Spare part"),
-    "quantity": _l("Quantity"),
-    "created_at": _l("Created at"),
-}
-
 DISPATCH_LABELS = {
     "auto_dispatch": _l("Dispatch new tickets automatically"),
     "weight_load": _l("Weight: load"),

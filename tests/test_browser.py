@@ -130,3 +130,33 @@ def test_clerk_registers_a_call_from_the_caller_card(app, browser, server):
     assert name in body and serial in body and "form-" not in body  # the double-click guard is not a reference
     assert page.locator("tr", has_text="待复核").inner_text().split() == ["待复核", "否"]
     page.screenshot(path=os.path.join(ARTIFACTS, f"phone-intake-ticket-{app.config['DB_KIND']}.png"), full_page=True)
+
+
+def test_an_engineer_claims_a_ticket_from_the_pool(app, browser, server):
+    """工单池 → the ticket → 领取: the FAB action button posts with its CSRF token and the ticket is theirs."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Engineer, User
+    from tests.dispatch_world import World
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "engineer"))
+        mine = db.session.scalar(select(Engineer).where(Engineer.user_id == user_id))
+        world = World(db.session)
+        ticket = world.ticket(team=mine.team)
+        world.dispatch(ticket)
+        number = ticket.number
+        assert ticket.assignee_id is None
+
+    page = logged_in_page(browser, server, "engineer")
+    page.locator(".navbar .dropdown-toggle", has_text="工单").click()
+    page.locator(".navbar a", has_text="工单池").click()
+    page.wait_for_selector(f"text={number}")
+    page.locator("tr", has_text=number).locator("a[href*='/poolview/show/']").first.click()
+    page.wait_for_selector("#ticket-number")
+    page.locator("a, button", has_text="领取").first.click()
+    page.wait_for_selector(".alert-success")
+    assert f"工单 {number} 已归你处理" in page.inner_text(".alert-success")
+    assert page.inner_text("#ticket-number") == number
+    page.screenshot(path=os.path.join(ARTIFACTS, f"pool-claimed-{app.config['DB_KIND']}.png"), full_page=True)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
     DispatchSettings, Engineer, EngineerAbsence, EngineerShift, ServiceRegion, Skill, Stock, Team, Ticket,
-    TicketEvent, TicketPart,
+    TicketEvent,
 )
 from app.models.staff import engineer_region, engineer_skill
 from app.services import load

@@ -80,6 +80,11 @@ def describe(kind: str, data: dict) -> str | None:
         return _("Claimed from the pool by %(engineer)s", engineer=data.get("engineer"))
     if kind == "rejected":
         return _("Rejected by %(engineer)s", engineer=data.get("engineer"))
+    if kind == "part_needed":
+        return _("Needs spare part %(sku)s %(name)s × %(quantity)s", sku=data.get("sku"), name=pick(data.get("part")),
+                 quantity=data.get("quantity"))
+    if kind == "part_dropped":
+        return _("No longer needs spare part %(sku)s %(name)s", sku=data.get("sku"), name=pick(data.get("part")))
     if kind == "transferred":
         return _("Transferred from %(old)s to %(new)s", old=pick(data.get("from")) or _("no team"),
                  new=pick(data.get("to")))

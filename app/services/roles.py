@@ -58,7 +58,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(INVENTORY_VIEWS, READ, API_READ)
         + _grant(["StockMove"], READ)
         + _grant(["IntakeSettings", "DispatchSettings"], READ + ("can_edit",))
-        + _grant(["EngineerShift", "EngineerAbsence", "TicketPart"], READ + WRITE + DELETE)
+        + _grant(["EngineerShift", "EngineerAbsence"], READ + WRITE + DELETE)
         + _grant(["TicketPool"], READ)
         + INTAKE_DESK
     ),
@@ -68,7 +68,6 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(CUSTOMER_VIEWS, READ + WRITE, API_READ + API_WRITE)
         + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
         + _grant(["EngineerShift", "EngineerAbsence", "TicketPool"], READ)
-        + _grant(["TicketPart"], READ + WRITE + DELETE)
         + INTAKE_DESK
     ),
     ENGINEER: (

@@ -18,7 +18,7 @@ from app.views.mailboxes import MailboxView
 from app.views.staff import (
     EngineerAbsenceView, EngineerShiftView, EngineerView, SkillView, TeamEngineersView, TeamView,
 )
-from app.views.tickets import OpenTicketView, PoolView, TicketEventView, TicketPartView, TicketView
+from app.views.tickets import OpenTicketView, PoolView, TicketEventView, TicketView
 
 
 def register_views(appbuilder) -> None:
@@ -68,7 +68,7 @@ def register_views(appbuilder) -> None:
         category="ConfigMenu")
     add(MailboxView, "Mailboxes", label=_l("Mailboxes"), icon="fa-envelope", category="ConfigMenu")
 
-    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView, TicketPartView):
+    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
         appbuilder.add_view_no_menu(related)
     _booleans_as_words(appbuilder)
 

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import DataRequired
 
 from app.access import PoolTicketsFilter, VisibleTicketsFilter
 from app.extensions import db
-from app.labels import EVENT_LABELS, TICKET_LABELS, TICKET_PART_LABELS
-from app.models import Engineer, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
+from app.labels import EVENT_LABELS, TICKET_LABELS
+from app.models import Engineer, SparePart, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
 from app.services import assign as assign_service
-from app.services import dispatch_text, explain
+from app.services import dispatch_text, explain, parts
 from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
@@ -33,23 +33,6 @@ TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution
                 "responded_at", "resolved_at", "closed_at", "last_reported_at")
 
 
-class TicketPartView(ModelView):
-    """所需备件: the parts a ticket needs (dispatch prefers an engineer whose warehouse has them)."""
-
-    datamodel = FormInterface(TicketPart)
-    class_permission_name = "TicketPart"
-    exclude_route_methods = {"download"}
-    list_title = _l("Parts needed")
-    add_title = _l("Add a needed part")
-    edit_title = _l("Edit a needed part")
-    label_columns = TICKET_PART_LABELS
-    list_columns = ["ticket", "part", "quantity", "created_at"]
-    add_columns = edit_columns = ["ticket", "part", "quantity"]
-    show_columns = list_columns
-    validators_columns = {"quantity": [NumberRange(min=1, max=999)]}
-    formatters_columns = {"created_at": local_time}
-
-
 class TicketView(ModelView):
     datamodel = FormInterface(Ticket)
     class_permission_name = "Ticket"
@@ -59,7 +42,8 @@ class TicketView(ModelView):
     exclude_route_methods = {"delete", "download"}
     # Desk work (review, split, merge) is what may assign; reading an attachment is reading the ticket.
     method_permission_name = {"review": "assign", "split": "assign", "merge": "assign", "attachment": "show",
-                              "redispatch": "assign", "transfer": "assign", "reject": "reject"}
+                              "redispatch": "assign", "transfer": "assign", "reject": "reject",
+                              "need_part": "assign", "drop_part": "assign"}
 
     list_title = _l("Tickets")
     show_title = _l("Ticket")
@@ -103,7 +87,6 @@ class TicketView(ModelView):
         **{c: local_time for c in TIME_COLUMNS},
     }
     show_template = "ticket/show.html"
-    related_views = [TicketPartView]
 
     # --- form hooks: the service does the work, the view only passes the user and the clock ---
 
@@ -154,6 +137,9 @@ class TicketView(ModelView):
             related_views=self._related_views, ticket=ticket,
             dispatch=dispatch_view(dispatch_event),
             teams=db.session.scalars(select(Team).order_by(Team.code)).all() if can("can_assign") else [],
+            parts_needed=db.session.scalars(select(TicketPart).where(TicketPart.ticket_id == ticket.id)
+                                            .order_by(TicketPart.id)).all(),
+            part_choices=parts.choices_for(db.session, ticket) if can("can_assign") else [],
             can_reject=mine and can("can_reject") and ticket.status in (st.ASSIGNED, st.ACCEPTED),
             next_statuses=st.manual_targets(ticket.status) if can("can_transition") else [],
             engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
@@ -224,6 +210,23 @@ class TicketView(ModelView):
                                     actor=g.user)
 
         return self._act(pk, do)
+
+    @expose("/parts/<int:pk>", methods=["POST"])
+    @has_access
+    def need_part(self, pk):
+        form = request.form
+
+        def do(ticket):
+            raw = form.get("part_id", "")
+            part = db.session.get(SparePart, int(raw)) if raw.isdigit() else None
+            parts.need(db.session, ticket, part, form.get("quantity"), now=utcnow(), actor=g.user)
+
+        return self._act(pk, do)
+
+    @expose("/parts/<int:pk>/drop/<int:item_id>", methods=["POST"])
+    @has_access
+    def drop_part(self, pk, item_id):
+        return self._act(pk, lambda t: parts.drop(db.session, t, item_id, now=utcnow(), actor=g.user))
 
     @expose("/reject/<int:pk>", methods=["POST"])
     @has_access
