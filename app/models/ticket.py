@@ -24,6 +24,8 @@ class Ticket(Model):
         # De-duplication looks for a customer's (or a device's) open tickets of the last hours.
         Index("ix_ticket_customer_created", "customer_id", "created_at"),
         Index("ix_ticket_asset_fault", "asset_id", "fault_code"),
+        # Dispatch asks who last worked on a device.
+        Index("ix_ticket_asset_created", "asset_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
