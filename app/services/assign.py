@@ -17,12 +17,12 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, Time, and_, bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy import DateTime, Time, and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
     DispatchSettings, Engineer, EngineerAbsence, EngineerShift, ServiceRegion, Skill, Stock, Team, Ticket,
-    TicketEvent,
+    TicketEvent, TicketPart,
 )
 from app.models.staff import engineer_region, engineer_skill
 from app.services import load
@@ -103,9 +103,20 @@ def _facts_statement():
     r, rp, rg = (ServiceRegion.__table__.alias(name) for name in ("r", "rp", "rg"))
     region_columns = [col for table in (r, rp, rg) for col in (table.c.id, table.c.level, table.c.name_zh,
                                                                table.c.name_en)]
+    earlier = Ticket.__table__.alias("earlier")
+
+    def last_engineer(column):  # who last worked on the same device / for the same customer
+        return (select(earlier.c.assignee_id)
+                .where(earlier.c[column] == t.c[column], earlier.c.assignee_id.isnot(None), earlier.c.id != t.c.id)
+                .order_by(earlier.c.created_at.desc()).limit(1).scalar_subquery())
+
+    events, needed = TicketEvent.__table__, TicketPart.__table__
+    rejected = select(func.count()).where(events.c.ticket_id == t.c.id, events.c.kind == "rejected")
+    parts = select(func.count()).where(needed.c.ticket_id == t.c.id)
     return (select(t.c.team_id, stype.c.code, stype.c.name_zh, stype.c.name_en, stype.c.on_site, pl.c.code,
                    pl.c.name_zh, pl.c.name_en, pr.c.capacity_overflow, a.c.latitude, a.c.longitude, c.c.latitude,
-                   c.c.longitude, *region_columns)
+                   c.c.longitude, last_engineer("asset_id"), last_engineer("customer_id"),
+                   rejected.scalar_subquery(), parts.scalar_subquery(), *region_columns)
             .select_from(t.outerjoin(a, a.c.id == t.c.asset_id)
                          .outerjoin(p, p.c.id == func.coalesce(t.c.product_id, a.c.product_id))
                          .outerjoin(pl, pl.c.id == p.c.product_line_id)
@@ -121,7 +132,8 @@ def _facts_statement():
 def requirements(session: Session, ticket: Ticket) -> dict:
     """The facts the constraints are checked against, kept on the timeline with the decision."""
     (team_id, st_code, st_zh, st_en, on_site, line_code, line_zh, line_en, overflow, asset_lat, asset_lon,
-     customer_lat, customer_lon, *regions) = session.execute(_facts_statement(), {"ticket_id": ticket.id}).one()
+     customer_lat, customer_lon, by_asset, by_customer, rejections, parts_needed,
+     *regions) = session.execute(_facts_statement(), {"ticket_id": ticket.id}).one()
     # district → city → province, as far as the customer's region goes
     chain = [regions[i:i + 4] for i in range(0, 12, 4) if regions[i] is not None]
     lat, lon = (asset_lat, asset_lon) if asset_lat is not None else (customer_lat, customer_lon)
@@ -139,18 +151,29 @@ def requirements(session: Session, ticket: Ticket) -> dict:
         "team_id": team_id,
         "priority_overflow": overflow or 0,
         "latitude": lat, "longitude": lon,
+        "previous_engineer": by_asset or by_customer,
+        "has_rejections": bool(rejections), "has_parts": bool(parts_needed),
     }
 
 
+# Each constraint is "the engineer's id is (not) in a set" that the database computes once per query —
+# not a subquery run for each of thousands of engineers.
+
 def _has_skill(param: str):
-    return exists().where(engineer_skill.c.engineer_id == Engineer.id, engineer_skill.c.skill_id == Skill.id,
-                          Skill.code == bindparam(param))
+    return Engineer.id.in_(select(engineer_skill.c.engineer_id).join(Skill, Skill.id == engineer_skill.c.skill_id)
+                           .where(Skill.code == bindparam(param)))
+
+
+def _covers_region():
+    return Engineer.id.in_(select(engineer_region.c.engineer_id)
+                           .where(engineer_region.c.region_id.in_(bindparam("region_ids", expanding=True))))
 
 
 def _on_duty():
-    """On duty at :now (UTC) — local :weekday, :yesterday and :clock come as parameters."""
+    """On duty at :now (UTC) — local :weekday, :yesterday and :clock come as parameters: the 在岗 switch on,
+    not absent, and — for those who have shifts — inside one of them."""
     weekday, yesterday, clock = bindparam("weekday"), bindparam("yesterday"), bindparam("clock", type_=Time)
-    in_shift = exists().where(EngineerShift.engineer_id == Engineer.id, or_(
+    in_shift_now = select(EngineerShift.engineer_id).where(or_(
         and_(EngineerShift.weekday == weekday, EngineerShift.starts <= EngineerShift.ends,
              EngineerShift.starts <= clock, EngineerShift.ends > clock),
         and_(EngineerShift.weekday == weekday, EngineerShift.starts > EngineerShift.ends,
@@ -158,11 +181,11 @@ def _on_duty():
         and_(EngineerShift.weekday == yesterday, EngineerShift.starts > EngineerShift.ends,
              EngineerShift.ends > clock),
     ))
-    no_shifts = ~exists().where(EngineerShift.engineer_id == Engineer.id)
+    off_shift = select(EngineerShift.engineer_id).where(EngineerShift.engineer_id.notin_(in_shift_now))
     now = bindparam("now", type_=DateTime)
-    absent = exists().where(EngineerAbsence.engineer_id == Engineer.id, EngineerAbsence.starts_at <= now,
-                            EngineerAbsence.ends_at > now)
-    return and_(Engineer.on_duty.is_(True), ~absent, or_(no_shifts, in_shift))
+    absent = select(EngineerAbsence.engineer_id).where(EngineerAbsence.starts_at <= now,
+                                                       EngineerAbsence.ends_at > now)
+    return and_(Engineer.on_duty.is_(True), Engineer.id.notin_(absent), Engineer.id.notin_(off_shift))
 
 
 def _duty_params(now: datetime) -> dict:
@@ -223,8 +246,7 @@ def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int
         if need[key]:
             steps.append((f"skill:{need[key]}", _has_skill(key)))
     if need["on_site"]:
-        steps.append(("region", exists().where(engineer_region.c.engineer_id == Engineer.id,
-                                               engineer_region.c.region_id.in_(need["region_ids"]))))
+        steps.append(("region", _covers_region()))
     steps.append(("on_duty", _on_duty()))
     if exclude:
         steps.append(("not_rejected", Engineer.id.notin_(sorted(exclude))))
@@ -237,7 +259,8 @@ def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int
     if need["team_id"]:
         query = query.where(Engineer.team_id == bindparam("team_id"))
     params = {**_duty_params(now), "overflow": max(need["priority_overflow"], 0), "team_id": need["team_id"],
-              "service_type": need["service_type"], "product_line": need["product_line"]}
+              "service_type": need["service_type"], "product_line": need["product_line"],
+              "region_ids": need["region_ids"]}
     counts = dict(zip(["active"] + [name for name, _ in steps], session.execute(query, params).one()))
     failed = next((name for name, count in counts.items() if count == 0), "capacity")
     return {"failed": failed, "counts": counts}
@@ -254,23 +277,9 @@ def _position(engineer: Engineer, now: datetime, fresh_hours: int):
     return None, None, None
 
 
-def _previous_engineer(session: Session, ticket: Ticket) -> int | None:
-    """Who last worked on this device (else for this customer)."""
-    for column, value in ((Ticket.asset_id, ticket.asset_id), (Ticket.customer_id, ticket.customer_id)):
-        if value is None:
-            continue
-        query = select(Ticket.assignee_id).where(column == value, Ticket.assignee_id.isnot(None))
-        if ticket.id is not None:
-            query = query.where(Ticket.id != ticket.id)
-        found = session.scalar(query.order_by(Ticket.created_at.desc()).limit(1))
-        if found:
-            return found
-    return None
-
-
-def _stock(session: Session, ticket: Ticket, warehouse_ids: set[int]) -> tuple[list, dict]:
+def _stock(session: Session, ticket: Ticket, need: dict, warehouse_ids: set[int]) -> tuple[list, dict]:
     """The ticket's needed parts, and {(warehouse, part): available} in the candidates' warehouses."""
-    needed = list(ticket.parts) if ticket.id is not None else []
+    needed = list(ticket.parts) if need["has_parts"] else []
     if not needed or not warehouse_ids:
         return needed, {}
     rows = session.execute(select(Stock.warehouse_id, Stock.part_id, Stock.on_hand - Stock.reserved).where(
@@ -282,15 +291,15 @@ def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) 
     config = settings(session)
     by_engineer: dict[int, tuple[Engineer, int]] = {}
     if need["on_site"]:
-        depth = {int(k): v for k, v in need["region_depth"].items()}
+        depth = need["region_depth"]
         deepest = max((depth.get(region_id, 0) for _, region_id in rows), default=0)
         # Parent-region fallback: engineers of the district first; the city's only when the district has none.
         rows = [(e, rid) for e, rid in rows if depth.get(rid, 0) == deepest]
     for engineer, region_id in rows:
         by_engineer.setdefault(engineer.id, (engineer, region_id))
     engineers = [e for e, _ in by_engineer.values()]
-    needed, stock = _stock(session, ticket, {e.warehouse_id for e in engineers if e.warehouse_id})
-    previous = _previous_engineer(session, ticket)
+    needed, stock = _stock(session, ticket, need, {e.warehouse_id for e in engineers if e.warehouse_id})
+    previous = need["previous_engineer"]
     weights = {"load": config.weight_load, "distance": config.weight_distance if need["on_site"] else 0.0,
                "parts": config.weight_parts if needed else 0.0, "previous": config.weight_previous}
     weight_sum = sum(w for w in weights.values() if w > 0) or 1.0
@@ -326,7 +335,7 @@ def decide(session: Session, ticket: Ticket, *, now: datetime, exclude: set[int]
     now = as_utc(now)
     session.flush()  # a ticket just made holds ids only: its service type, product… load once it is stored
     need = requirements(session, ticket)
-    exclude = (exclude or set()) | _excluded(session, ticket)
+    exclude = (exclude or set()) | (_excluded(session, ticket) if need["has_rejections"] else set())
     if need["on_site"] and not need["region_ids"]:
         # Work at the customer's place needs to know where that is: a clerk completes the address first.
         return Outcome(ticket, None, [], need, pooled_reason={"failed": "region_unknown", "counts": {}})
@@ -354,7 +363,8 @@ def _pool_team(session: Session, need: dict) -> Team | None:
 
 def _data(outcome: Outcome, shown: int) -> dict:
     need = {k: v for k, v in outcome.requirements.items()
-            if k not in ("region_ids", "region_depth", "region_labels", "latitude", "longitude")}
+            if k not in ("region_ids", "region_depth", "region_labels", "latitude", "longitude", "has_rejections",
+                         "has_parts", "previous_engineer")}
     return {"requirements": need, "candidates": [c.as_data() for c in outcome.candidates[:max(shown, 1)]],
             "candidate_count": len(outcome.candidates),
             "chosen": outcome.chosen.as_data() if outcome.chosen else None, "pooled": outcome.pooled_reason}
@@ -398,7 +408,7 @@ def auto_dispatch(session: Session, ticket: Ticket, *, now: datetime) -> Outcome
 
 def claim(session: Session, ticket_id: int, engineer: Engineer, *, now: datetime) -> Ticket:
     """An engineer takes a ticket from their team's pool. Of two claiming at once, one wins: the update
-    only matches while the ticket still has nobody."""
+    only matches while the ticket is still open and has nobody."""
     now = as_utc(now)
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or ticket.status not in st.OPEN_STATUSES:
@@ -407,7 +417,8 @@ def claim(session: Session, ticket_id: int, engineer: Engineer, *, now: datetime
         raise ServiceError(_l("Only engineers of %(team)s can claim this ticket.", team=ticket.team.name),
                            field="ticket")
     won = session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None),
+                             Ticket.status.in_(sorted(st.OPEN_STATUSES)))
         .values(assignee_id=engineer.id, team_id=engineer.team_id or Ticket.team_id, version=Ticket.version + 1,
                 updated_at=now)
         .execution_options(synchronize_session=False)).rowcount

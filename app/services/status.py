@@ -61,8 +61,9 @@ def allowed_next(code: str) -> list[str]:
 
 
 def manual_targets(code: str) -> list[str]:
-    """What the status buttons offer; assignment has its own form."""
-    return [s for s in allowed_next(code) if s != ASSIGNED]
+    """What the status buttons offer. Assignment has its own forms, and so has handing a ticket back to the
+    pool (an engineer rejects, a clerk takes it away — both with a reason, both dispatched again)."""
+    return [s for s in allowed_next(code) if s not in (ASSIGNED, NEW)]
 
 
 def can_transition(from_code: str, to_code: str) -> bool:
