@@ -21,15 +21,16 @@ from sqlalchemy import DateTime, Time, and_, bindparam, case, func, literal, or_
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import (
-    DispatchSettings, Engineer, EngineerAbsence, EngineerShift, ServiceRegion, Skill, Stock, Team, Ticket,
+    Engineer, EngineerAbsence, EngineerShift, ServiceRegion, Skill, Stock, Team, Ticket,
     TicketEvent, TicketPart,
 )
 from app.models.staff import engineer_region, engineer_skill
-from app.services import load
+from app.services import load, rules
 from app.services import status as st
 from app.services import tickets as ticket_service
 from app.services import timeline
 from app.services.errors import ServiceError
+from app.services.rules import DispatchWeights
 from app.timeutil import as_utc, to_local
 
 LEVEL_DEPTH = {"district": 3, "city": 2, "province": 1}
@@ -74,10 +75,9 @@ class Outcome:
     pooled_reason: dict | None = None
 
 
-def settings(session: Session) -> DispatchSettings:
-    return session.get(DispatchSettings, 1) or DispatchSettings(
-        id=1, auto_dispatch=True, weight_load=0.35, weight_distance=0.30, weight_parts=0.20,
-        weight_previous=0.15, distance_half_km=10.0, location_fresh_hours=4, candidates_shown=3)
+def settings(session: Session) -> DispatchWeights:
+    """The manager's weights, from the compiled configuration (no query per decision)."""
+    return rules.current(session).dispatch
 
 
 def bilingual(obj) -> list | None:

@@ -1,7 +1,7 @@
 """Classification and priority by the rules managers edit (ClassificationRule, SynonymGroup).
 
 The rules are compiled once and reused until a manager changes a rule, a synonym, a priority, a
-product or the intake settings. A change made through this process forgets the compiled rules at once;
+product, the intake settings or the dispatch weights. A change made through this process forgets the compiled rules at once;
 a change made by another process (another web worker) is noticed by a one-row "stamp" query, asked at
 most every STAMP_TTL_SECONDS — so a busy intake does not pay for it on every report.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
-    ClassificationRule, IntakeSettings, Priority, Product, ProductLine, SynonymGroup,
+    ClassificationRule, DispatchSettings, IntakeSettings, Priority, Product, ProductLine, SynonymGroup,
 )
 from app.models.intake import IOT_SEVERITIES
 from app.services import text as tx
@@ -65,6 +65,19 @@ class Settings:
     max_attachment_kb: int = 10240
 
 
+@dataclass(frozen=True)
+class DispatchWeights:
+    """配置 → 派单设置, as read when the configuration was compiled."""
+    auto_dispatch: bool = True
+    weight_load: float = 0.35
+    weight_distance: float = 0.30
+    weight_parts: float = 0.20
+    weight_previous: float = 0.15
+    distance_half_km: float = 10.0
+    location_fresh_hours: int = 4
+    candidates_shown: int = 3
+
+
 @dataclass
 class Ruleset:
     stamp: tuple
@@ -73,6 +86,7 @@ class Ruleset:
     priorities: list[tuple[int, str, int]]  # (id, code, rank), most urgent first
     product_lines: list[tuple[int, Keyword]]
     product_models: dict[str, tuple[int, int]]  # model (upper) -> (product id, product line id)
+    dispatch: DispatchWeights = field(default_factory=DispatchWeights)
 
     def priority_code(self, priority_id):
         return next((code for pid, code, _ in self.priorities if pid == priority_id), None)
@@ -111,7 +125,7 @@ class Decision:
 
 
 STAMP_TTL_SECONDS = 2.0
-_CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings)
+_CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings, DispatchSettings)
 _cache: dict = {}  # database URL -> (Ruleset, monotonic time its stamp was last confirmed)
 _cache_lock = threading.Lock()
 
@@ -133,6 +147,7 @@ def _stamp(session: Session) -> tuple:
         select(func.count(Product.id)).scalar_subquery(),
         select(func.count(ProductLine.id)).scalar_subquery(),
         select(func.max(IntakeSettings.updated_at)).scalar_subquery(),
+        select(func.max(DispatchSettings.updated_at)).scalar_subquery(),
     )).one()
     return tuple(str(v) for v in row)
 
@@ -207,7 +222,10 @@ def _compile(session: Session, stamp: tuple) -> Ruleset:
             lines.append((line.id, _keyword(line.name_en, synonyms)))
     models = {m.upper(): (pid, lid) for pid, m, lid in session.execute(
         select(Product.id, Product.model, Product.product_line_id))}
-    return Ruleset(stamp, rules, settings, priorities, lines, models)
+    row = session.get(DispatchSettings, 1)
+    dispatch = DispatchWeights() if row is None else DispatchWeights(**{
+        name: getattr(row, name) for name in DispatchWeights.__dataclass_fields__})
+    return Ruleset(stamp, rules, settings, priorities, lines, models, dispatch)
 
 
 def _matches(keyword: Keyword, words: tuple[str, ...]) -> bool:
