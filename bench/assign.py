@@ -107,6 +107,9 @@ def main():
         if pooled:
             print(f"decide() on {len(pooled)} with nobody (pool, with the reason counted): "
                   f"p50 {percentile(pooled, 0.5):.1f} ms, p95 {percentile(pooled, 0.95):.1f} ms")
+        every = samples + pooled
+        print(f"decide() on all {len(every)}: p50 {percentile(every, 0.5):.1f} ms, "
+              f"p95 {percentile(every, 0.95):.1f} ms")
 
         samples = []
         for _ in range(200):

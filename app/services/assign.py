@@ -238,30 +238,39 @@ def _eligible(session: Session, need: dict, *, now: datetime, exclude: set[int])
     return session.execute(statement, params).all()  # parameters a shape does not use are ignored
 
 
-def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int]) -> dict:
-    """Which constraint left no one, for the pool's explanation: how many engineers pass each constraint
-    and all before it, counted in one pass over the team's engineers (asked only when nobody qualified)."""
+@lru_cache(maxsize=64)
+def _why_nobody_statement(team: bool, service_type: bool, product_line: bool, on_site: bool, exclude: bool):
+    """How many engineers pass each constraint and all before it, in one pass (built once per shape)."""
     steps = []
-    for key in ("service_type", "product_line"):
-        if need[key]:
-            steps.append((f"skill:{need[key]}", _has_skill(key)))
-    if need["on_site"]:
+    if service_type:
+        steps.append(("skill:service_type", _has_skill("service_type")))
+    if product_line:
+        steps.append(("skill:product_line", _has_skill("product_line")))
+    if on_site:
         steps.append(("region", _covers_region()))
     steps.append(("on_duty", _on_duty()))
     if exclude:
-        steps.append(("not_rejected", Engineer.id.notin_(sorted(exclude))))
+        steps.append(("not_rejected", Engineer.id.notin_(bindparam("exclude", expanding=True))))
     steps.append(("capacity", _room()))
     columns, passed = [func.count(Engineer.id)], []
     for _name, condition in steps:
         passed.append(condition)
         columns.append(func.coalesce(func.sum(case((and_(*passed), 1), else_=0)), 0))
     query = select(*columns).where(Engineer.active.is_(True))
-    if need["team_id"]:
+    if team:
         query = query.where(Engineer.team_id == bindparam("team_id"))
+    return query, ["active"] + [name for name, _ in steps]
+
+
+def _why_nobody(session: Session, need: dict, *, now: datetime, exclude: set[int]) -> dict:
+    """Which constraint left no one, for the pool's explanation (asked only when nobody qualified)."""
+    query, names = _why_nobody_statement(bool(need["team_id"]), bool(need["service_type"]),
+                                         bool(need["product_line"]), need["on_site"], bool(exclude))
+    names = [f"skill:{need[n[6:]]}" if n.startswith("skill:") else n for n in names]
     params = {**_duty_params(now), "overflow": max(need["priority_overflow"], 0), "team_id": need["team_id"],
               "service_type": need["service_type"], "product_line": need["product_line"],
-              "region_ids": need["region_ids"]}
-    counts = dict(zip(["active"] + [name for name, _ in steps], session.execute(query, params).one()))
+              "region_ids": need["region_ids"], "exclude": sorted(exclude)}
+    counts = dict(zip(names, session.execute(query, params).one()))
     failed = next((name for name, count in counts.items() if count == 0), "capacity")
     return {"failed": failed, "counts": counts}
 
