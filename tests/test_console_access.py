@@ -138,7 +138,9 @@ def test_clerk_creates_a_ticket_from_the_form(app, session):
     assert response.status_code == 302
     ticket = session.scalar(select(Ticket).where(Ticket.subject == "空调不制冷（表单）"))
     assert ticket.status == st.NEW and ticket.number.startswith("SR")
-    assert [e.kind for e in ticket.events] == ["created"]
+    # No customer, so no region: dispatch puts it in the pool and says the address is missing.
+    assert [e.kind for e in ticket.events] == ["created", "pooled"]
+    assert ticket.events[-1].data["pooled"]["failed"] == "region_unknown"
 
 
 def test_an_illegal_status_change_from_the_page_is_explained(app, session):

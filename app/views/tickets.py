@@ -93,6 +93,11 @@ class TicketView(ModelView):
     def pre_add(self, item):
         ticket_service.register_new(db.session, item, actor=g.user, now=utcnow())
 
+    def post_add(self, item):
+        """A ticket typed in by a clerk is classified by them: it goes to dispatch like any other."""
+        assign_service.auto_dispatch(db.session, item, now=utcnow())
+        db.session.commit()
+
     def prefill_form(self, form, pk):
         item = self.datamodel.get(pk, self._base_filters)
         form.expected_version.data = item.version
