@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.seed import fresh_database, percentile  # noqa: E402
+from bench.seed import demo_app, percentile  # noqa: E402
 
 
 def add_engineers(session, count, rng):
@@ -51,24 +51,16 @@ def main():
     parser.add_argument("--decisions", type=int, default=1000)
     args = parser.parse_args()
 
-    instance, url = fresh_database(args.database_url, "bench-assign-")
-    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin",
-                      SECRET_KEY="bench-secret-key-bench-secret-key")
+    app, url = demo_app(args.database_url, "bench-assign-")
 
     from sqlalchemy import func, select
 
-    from app import create_app
     from app.extensions import db
     from app.models import Engineer, Ticket
     from app.services import assign, demo, load, tickets
     from app.services import status as st
     from app.timeutil import utcnow
 
-    app = create_app({"WTF_CSRF_ENABLED": False})
-    runner = app.test_cli_runner()
-    for command in (["init"], ["demo", "seed"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 0, result.output
     rng = random.Random(11)
     with app.app_context():
         session = db.session

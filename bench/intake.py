@@ -21,7 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.seed import fresh_database, percentile  # noqa: E402
+from bench.seed import demo_app, percentile  # noqa: E402
 
 TEXTS = ["热水器漏水了，地上都是水", "空调不制冷，开了一下午还是热", "请问净水器滤芯多久换一次",
          "洗碗机有异响，打了三次电话没人管，太差劲了！", "新买的油烟机想预约上门安装",
@@ -86,22 +86,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=4, help="alternating intake / bare rounds per concurrency")
     args = parser.parse_args()
 
-    instance, url = fresh_database(args.database_url, "bench-intake-")
-    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin",
-                      SECRET_KEY="bench-secret-key-bench-secret-key")
+    app, url = demo_app(args.database_url, "bench-intake-")
 
-    from app import create_app
     from app.extensions import db
     from app.models import IntegrationToken
     from app.services import demo, tokens
     from app.services.intake import IntakeRequest, intake
     from app.timeutil import utcnow
 
-    app = create_app({"WTF_CSRF_ENABLED": False})
-    runner = app.test_cli_runner()
-    for command in (["init"], ["demo", "seed"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 0, result.output
     rng = random.Random(7)
     with app.app_context():
         demo.bulk_tickets(db.session, args.tickets)

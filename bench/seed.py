@@ -39,6 +39,21 @@ def fresh_database(database_url, prefix):
     return instance, url
 
 
+def demo_app(database_url, prefix, **environment):
+    """A fresh database with the demo catalogue, and the app on it (the benches' common start)."""
+    instance, url = fresh_database(database_url, prefix)
+    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin",
+                      SECRET_KEY="bench-secret-key-bench-secret-key", **environment)
+    from app import create_app
+
+    app = create_app({"WTF_CSRF_ENABLED": False})
+    runner = app.test_cli_runner()
+    for command in (["init"], ["demo", "seed"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
+    return app, url
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -46,19 +61,11 @@ def main():
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
 
-    instance, url = fresh_database(args.database_url, "bench-")
-    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin")
+    app, url = demo_app(args.database_url, "bench-")
 
-    from app import create_app
     from app.extensions import db
     from app.models import Ticket
     from app.services import demo
-
-    app = create_app({"WTF_CSRF_ENABLED": False})
-    runner = app.test_cli_runner()
-    for command in (["init"], ["demo", "seed"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 0, result.output
 
     with app.app_context():
         started = time.perf_counter()
