@@ -126,8 +126,11 @@ class TicketView(ModelView):
 
         engineers = []
         if can("can_assign"):
+            # The ticket's own team first: that is where a clerk looks.
             engineers = db.session.scalars(
-                select(Engineer).where(Engineer.active.is_(True)).order_by(Engineer.name)
+                select(Engineer).where(Engineer.active.is_(True))
+                .order_by((Engineer.team_id == ticket.team_id).desc() if ticket.team_id else Engineer.name,
+                          Engineer.name)
             ).all()
         decision = intake_service.decision_event(ticket)
         reasons = explain.sentences(db.session, (decision.data or {}).get("reasons", [])) if decision else []
@@ -340,6 +343,8 @@ class PoolView(TicketView):
         try:
             if engineer is None:
                 raise ServiceError(_l("Only engineers can claim tickets."), field="ticket")
+            if item is None:  # FAB looks the row up by id alone: a stale or made-up link
+                raise ServiceError(_l("That ticket is no longer open."), field="ticket")
             ticket = assign_service.claim(db.session, item.id, engineer, now=utcnow())
             db.session.commit()
         except ServiceError as exc:
