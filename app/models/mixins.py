@@ -17,6 +17,11 @@ def current_language() -> str:
     return locale.language if locale is not None else "zh"
 
 
+def localized(name_zh: str | None, name_en: str | None) -> str:
+    """The reader's half of a name kept in both languages (Chinese when there is no English)."""
+    return name_en if current_language() == "en" and name_en else (name_zh or "")
+
+
 class LocalizedNameMixin:
     """A name kept in both languages; `name` answers in the reader's language."""
 
@@ -25,9 +30,7 @@ class LocalizedNameMixin:
 
     @property
     def name(self) -> str:
-        if current_language() == "en" and self.name_en:
-            return self.name_en
-        return self.name_zh
+        return localized(self.name_zh, self.name_en)
 
     def __str__(self) -> str:
         return self.name or ""

@@ -1,7 +1,7 @@
 """Dispatch decisions as sentences in the reader's language: why this engineer, why the pool."""
 from flask_babel import gettext as _
 
-from app.models.mixins import current_language
+from app.models.mixins import localized
 
 
 def pick(pair) -> str:
@@ -10,8 +10,7 @@ def pick(pair) -> str:
         return ""
     if isinstance(pair, str):
         return pair
-    zh, en = pair
-    return en if current_language() == "en" and en else zh
+    return localized(*pair)
 
 
 def candidate_line(c: dict, need: dict) -> str:

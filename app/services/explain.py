@@ -6,7 +6,7 @@ timeline reads in Chinese and in English, and integrators get the same facts as 
 from flask_babel import gettext as _
 from sqlalchemy import literal, select, union_all
 
-from app.models.mixins import current_language
+from app.models.mixins import localized
 from app.services.vocabulary import CHANNELS
 
 _BY = {
@@ -131,10 +131,9 @@ def references(session, reasons: list[dict], also: dict[str, int | None] | None 
     if priority_codes:
         parts.append(select(literal("priority_code").label("kind"), Priority.id, Priority.code, Priority.name_zh,
                             Priority.name_en).where(Priority.code.in_(sorted(priority_codes))))
-    english = current_language() == "en"
     names: dict = {}
     for kind, row_id, code, name_zh, name_en in (session.execute(union_all(*parts)) if parts else []):
-        name = name_en if english and name_en else name_zh
+        name = localized(name_zh, name_en)
         if kind == "priority_code":
             names[("priority_code", code)] = name
         else:
