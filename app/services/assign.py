@@ -391,7 +391,6 @@ def dispatch(session: Session, ticket: Ticket, *, now: datetime, actor=None, exc
         timeline.record(session, ticket, "dispatched", actor=actor, now=now, reason=reason,
                         data=_data(outcome, config.candidates_shown))
         ticket_service.assign(session, ticket, engineer, now=now, actor=actor)
-        engineer.last_assigned_at = now
     else:
         team = _pool_team(session, outcome.requirements)
         if ticket.assignee is not None:
@@ -440,6 +439,7 @@ def claim(session: Session, ticket_id: int, engineer: Engineer, *, now: datetime
                     data={"engineer": engineer.name, "engineer_id": engineer.id})
     if ticket.status in (st.NEW, st.REOPENED):
         ticket_service.transition(session, ticket, st.ASSIGNED, now=now, actor=engineer.user)
+    engineer.last_assigned_at = now
     load.recount(session, {engineer.id})  # the UPDATE above bypassed the flush that recounts
     return ticket
 
@@ -454,8 +454,6 @@ def reassign(session: Session, ticket: Ticket, engineer: Engineer | None, *, rea
                            field="reason")
     ticket_service.assign(session, ticket, engineer, now=now, actor=actor, reason=reason or None,
                           expected_version=expected_version)
-    if engineer is not None:
-        engineer.last_assigned_at = as_utc(now)
 
 
 def reject(session: Session, ticket: Ticket, engineer: Engineer, *, reason: str, now: datetime) -> Outcome:

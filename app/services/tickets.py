@@ -188,6 +188,8 @@ def assign(session: Session, ticket: Ticket, engineer: Engineer | None, *, now: 
     if engineer is previous:
         return  # nothing changes; an accepted ticket must not fall back to "assigned"
     ticket.assignee = engineer
+    if engineer is not None:
+        engineer.last_assigned_at = now  # dispatch's round robin: who was given work longest ago
     if engineer is not None and engineer.team is not None:
         ticket.team = engineer.team
     ticket.updated_at = now
