@@ -7,6 +7,7 @@ weight recounts everyone.
 """
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.models import Engineer, Priority, Ticket
 from app.services import status as st
@@ -28,8 +29,12 @@ def recount(session: Session, engineer_ids=None) -> None:
     if engineer_ids is not None:
         statement = statement.where(Engineer.id.in_(sorted(engineer_ids)))
     session.execute(statement.execution_options(synchronize_session=False))
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Engineer) and (engineer_ids is None or obj.id in engineer_ids):
+    if engineer_ids is None:
+        loaded = [obj for obj in session.identity_map.values() if isinstance(obj, Engineer)]
+    else:
+        loaded = [session.identity_map.get(identity_key(Engineer, engineer_id)) for engineer_id in engineer_ids]
+    for obj in loaded:
+        if obj is not None:
             session.expire(obj, ["open_count", "open_load"])
 
 
