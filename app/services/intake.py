@@ -130,26 +130,31 @@ def intake(session: Session, req: IntakeRequest, *, now: datetime, actor=None) -
     """Turn one report into a ticket (or a merge). The caller commits."""
     now = as_utc(now)
     validate(req)
-    if req.message_key:
-        replay = _replay(session, req.channel, req.message_key)
+    return _once(session, req.channel, req.message_key, lambda: _process(session, req, now=now, actor=actor),
+                 now=now)
+
+
+def _once(session: Session, channel: str, key: str | None, work, *, now: datetime) -> IntakeResult:
+    """Run `work` once per (channel, key); a retry gets the first answer back. The key is claimed first,
+    inside the savepoint: a concurrent delivery of the same message waits on it, fails, and replays."""
+    if key:
+        replay = _replay(session, channel, key)
         if replay is not None:
             return replay
     try:
         with session.begin_nested():
             record = None
-            if req.message_key:
-                # Claimed first: a concurrent delivery of the same message waits here, then fails.
-                record = IntakeRecord(channel=req.channel, message_key=req.message_key, outcome="pending",
-                                      created_at=now)
+            if key:
+                record = IntakeRecord(channel=channel, message_key=key, outcome="pending", created_at=now)
                 session.add(record)
                 session.flush()
-            result = _process(session, req, now=now, actor=actor)
+            result = work()
             if record is not None:
                 record.outcome = result.outcome
                 record.ticket = result.ticket
             session.flush()
     except IntegrityError:
-        replay = _replay(session, req.channel, req.message_key, after_conflict=True) if req.message_key else None
+        replay = _replay(session, channel, key, after_conflict=True) if key else None
         if replay is None:
             raise
         return replay
@@ -325,31 +330,19 @@ def add_reply(session: Session, ticket: Ticket, *, channel: str, message_key: st
     """A customer's answer on an existing ticket (e-mail reply): onto the timeline; a ticket that was
     waiting for the customer goes back to work."""
     now = as_utc(now)
-    if message_key:
-        replay = _replay(session, channel, message_key)
-        if replay is not None:
-            return replay
-    try:
-        with session.begin_nested():
-            if message_key:
-                session.add(IntakeRecord(channel=channel, message_key=message_key, outcome="replied",
-                                         ticket=ticket, created_at=now))
-                session.flush()
-            timeline.record(session, ticket, "customer_reply", now=now, reason=text,
-                            data={"channel": channel, "from": sender})
-            ticket.updated_at = now
-            reasons = [{"code": "threaded", "ticket": ticket.number}]
-            reasons += store_attachments(session, ticket, attachments,
-                                         max_kb=rules.current(session).settings.max_attachment_kb, now=now)
-            if ticket.status == st.WAITING_CUSTOMER:
-                ticket_service.transition(session, ticket, st.IN_PROGRESS, now=now)
-            session.flush()
-    except IntegrityError:
-        replay = _replay(session, channel, message_key) if message_key else None
-        if replay is None:
-            raise
-        return replay
-    return IntakeResult("replied", ticket, reasons)
+
+    def reply() -> IntakeResult:
+        timeline.record(session, ticket, "customer_reply", now=now, reason=text,
+                        data={"channel": channel, "from": sender})
+        ticket.updated_at = now
+        reasons = [{"code": "threaded", "ticket": ticket.number}]
+        reasons += store_attachments(session, ticket, attachments,
+                                     max_kb=rules.current(session).settings.max_attachment_kb, now=now)
+        if ticket.status == st.WAITING_CUSTOMER:
+            ticket_service.transition(session, ticket, st.IN_PROGRESS, now=now)
+        return IntakeResult("replied", ticket, reasons)
+
+    return _once(session, channel, message_key, reply, now=now)
 
 
 def record_ignored(session: Session, *, channel: str, message_key: str | None, why: str, now: datetime):
