@@ -1,6 +1,7 @@
 """Intake in the console: the clerk's phone registration, the review queue, and the managers' rules,
 synonyms and settings; integration tokens for admins. Every save calls app.services."""
 import re
+import secrets
 
 from flask import flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView
@@ -75,8 +76,6 @@ class PhoneIntakeView(BaseView):
 
 def _form_key() -> str:
     """One key per opened form: a double-clicked Save registers the call once."""
-    import secrets
-
     return "form-" + secrets.token_hex(12)
 
 

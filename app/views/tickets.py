@@ -185,7 +185,7 @@ class TicketView(ModelView):
         def do(ticket):
             engineer, raw = None, form.get("engineer_id", "")
             if raw:
-                engineer = db.session.get(Engineer, int(raw)) if raw.isdigit() else None
+                engineer = _row(Engineer, raw)
                 if engineer is None:
                     raise ServiceError(_l("Unknown engineer."), field="engineer_id")
             assign_service.reassign(db.session, ticket, engineer, now=utcnow(), actor=g.user,
@@ -212,9 +212,7 @@ class TicketView(ModelView):
         form = request.form
 
         def do(ticket):
-            raw = form.get("team_id", "")
-            team = db.session.get(Team, int(raw)) if raw.isdigit() else None
-            assign_service.transfer(db.session, ticket, team, reason=form.get("reason", ""), now=utcnow(),
+            assign_service.transfer(db.session, ticket, _row(Team, form.get("team_id")), reason=form.get("reason", ""), now=utcnow(),
                                     actor=g.user)
 
         return self._act(pk, do)
@@ -225,9 +223,7 @@ class TicketView(ModelView):
         form = request.form
 
         def do(ticket):
-            raw = form.get("part_id", "")
-            part = db.session.get(SparePart, int(raw)) if raw.isdigit() else None
-            parts.need(db.session, ticket, part, form.get("quantity"), now=utcnow(), actor=g.user)
+            parts.need(db.session, ticket, _row(SparePart, form.get("part_id")), form.get("quantity"), now=utcnow(), actor=g.user)
 
         return self._act(pk, do)
 
@@ -303,6 +299,12 @@ class TicketView(ModelView):
         response.headers["Content-Disposition"] = _content_disposition(item.filename)
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+def _row(model, raw):
+    """The row a form's id field names, or None for an empty, malformed or unknown id."""
+    raw = raw or ""
+    return db.session.get(model, int(raw)) if raw.isdigit() else None
 
 
 def _content_disposition(filename: str) -> str:
