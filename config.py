@@ -42,6 +42,8 @@ TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
 TICKET_NUMBER_PREFIX = _env("TICKET_NUMBER_PREFIX", "SR")
 # Resolved tickets the customer neither confirms nor reopens are closed after this many days.
 AUTO_CLOSE_DAYS = int(_env("AUTO_CLOSE_DAYS", "7"))
+# Tickets the SLA job handles per transaction (a crash loses at most one batch's work, which is redone).
+SLA_BATCH_SIZE = int(_env("SLA_BATCH_SIZE", "500"))
 
 ADMIN_USERNAME = _env("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = _env("ADMIN_PASSWORD")

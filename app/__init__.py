@@ -43,7 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                      render_as_batch=True, compare_type=True)
 
     with app.app_context():
-        appbuilder = AppBuilder()
+        appbuilder = AppBuilder(base_template="base.html")
         appbuilder.init_app(app, db.session)
         from app.views import register_views
         from app.api import register_apis

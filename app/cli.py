@@ -23,6 +23,9 @@ def init_command():
     for role, perm, view in unknown:
         click.secho(f"warning: role {role} grants unknown permission {perm} on {view}", fg="yellow")
     ensure_reference_data(db.session)
+    from app.services.default_sla import ensure_default_sla
+
+    ensure_default_sla(db.session, appbuilder.sm)
     cfg = current_app.config
     generated = ensure_admin(appbuilder.sm, cfg["ADMIN_USERNAME"], cfg.get("ADMIN_PASSWORD"), cfg["ADMIN_EMAIL"])
     # Kept so that `make run` can show the login again; production sets ADMIN_PASSWORD instead.
@@ -92,9 +95,10 @@ def scheduler_run_command():
 
 @scheduler_group.command("tick")
 @click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601; default: now).")
+@click.option("--job", "job_ids", multiple=True, help="Run only this job (repeatable); default: every job.")
 @with_appcontext
-def scheduler_tick_command(now_text):
-    """Run every job once and exit."""
+def scheduler_tick_command(now_text, job_ids):
+    """Run every job (or the given ones) once and exit."""
     from datetime import datetime
 
     from app.scheduler import tick
@@ -106,7 +110,13 @@ def scheduler_tick_command(now_text):
             now = as_utc(datetime.fromisoformat(now_text))
         except ValueError:
             raise click.BadParameter("expected ISO 8601, e.g. 2026-11-22T10:00:00+08:00", param_hint="--now")
-    for job_id, handled in tick(current_app._get_current_object(), now).items():
+    from app.scheduler import JOBS
+
+    unknown = set(job_ids) - {job.id for job in JOBS}
+    if unknown:
+        raise click.BadParameter(f"unknown job {sorted(unknown)[0]!r}; jobs: {', '.join(j.id for j in JOBS)}",
+                                 param_hint="--job")
+    for job_id, handled in tick(current_app._get_current_object(), now, only=job_ids).items():
         click.echo(f"{job_id}: {handled}")
 
 

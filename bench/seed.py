@@ -45,8 +45,11 @@ def demo_app(database_url, prefix, **environment):
     os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin",
                       SECRET_KEY="bench-secret-key-bench-secret-key", **environment)
     from app import create_app
+    from config import _sqlalchemy_url
 
-    app = create_app({"WTF_CSRF_ENABLED": False})
+    # config.py reads the environment once, at import: a second world in the same process passes its own.
+    app = create_app({"WTF_CSRF_ENABLED": False, "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(url),
+                      "INSTANCE_DIR": instance})
     runner = app.test_cli_runner()
     for command in (["init"], ["demo", "seed"]):
         result = runner.invoke(args=command)

@@ -49,18 +49,18 @@ class World:
         return e
 
     def ticket(self, *, priority="medium", service_type="hardware_repair", model="JSQ30-16A", region=None,
-               at=CENTRE, team=True, customer=None):
+               at=CENTRE, team=True, customer=None, now=NOW, **fields):
         s = self.session
         if customer is None:
             customer = Customer(name=f"客户{uuid.uuid4().hex[:4]}", region=region or self.district,
                                 latitude=at[0], longitude=at[1])
             s.add(customer)
         ticket, _ = tickets.create_ticket(
-            s, channel="phone", subject="热水器不出热水", now=NOW, customer=customer,
+            s, channel="phone", subject="热水器不出热水", now=now, customer=customer,
             priority=s.scalar(select(Priority).where(Priority.code == priority)),
             service_type=s.scalar(select(ServiceType).where(ServiceType.code == service_type)),
             product=s.scalar(select(Product).where(Product.model == model)),
-            team=self.team if team is True else team)
+            team=self.team if team is True else team, **fields)
         return ticket
 
     def dispatch(self, ticket, **kw):

@@ -136,11 +136,14 @@ def test_managers_tune_weights_shifts_and_leave_in_forms(app):
         assert s.get(DispatchSettings, 1).weight_load >= 0
     manager.post("/dispatchsettingsview/edit/1", data={
         "auto_dispatch": "y", "weight_load": "0.5", "weight_distance": "0.3", "weight_parts": "0.2",
-        "weight_previous": "0.15", "distance_half_km": "10", "location_fresh_hours": "4", "candidates_shown": "5"})
+        "weight_previous": "0.15", "distance_half_km": "10", "location_fresh_hours": "4", "candidates_shown": "5",
+        "accept_remind_minutes": "20", "accept_redispatch_minutes": "0"})
     with database(app) as s:
         settings = s.get(DispatchSettings, 1)
         assert (settings.weight_load, settings.candidates_shown) == (0.5, 5)
+        assert (settings.accept_remind_minutes, settings.accept_redispatch_minutes) == (20, 0)
         settings.weight_load, settings.candidates_shown = 0.35, 3
+        settings.accept_remind_minutes, settings.accept_redispatch_minutes = 15, 30
         s.commit()
         engineer_id = s.scalar(select(Engineer.id).where(Engineer.name == "李志强"))
 

@@ -3,6 +3,7 @@ import base64
 import os
 import random
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -43,7 +44,11 @@ def test_the_documented_request_gets_the_documented_answer(client, session):
     assert (answer["status"], answer["priority"], answer["category"], answer["service_type"]) == \
         ("new", "urgent", "fault", "hardware_repair")
     assert answer["duplicate_of"] is None and answer["assignee"] is None
-    assert set(answer["sla"]) == {"first_response_due_at", "resolution_due_at"}
+    sla = answer["sla"]
+    assert sla["policy"].startswith("紧急") and sla["escalation_level"] == 0
+    # The urgent promise runs around the clock: respond within 30 minutes, resolve within 8 hours.
+    assert datetime.fromisoformat(sla["resolution_due_at"]) - datetime.fromisoformat(sla["first_response_due_at"]) \
+        == timedelta(hours=7, minutes=30)
     assert any(r["code"] == "rule" and r["matched"] == ["漏水"] and "漏水" in r["text"] for r in answer["reasons"])
 
     again = client.post("/api/v1/intake/", json=body, headers=headers)

@@ -95,8 +95,11 @@ class IntakeApi(BaseApi):
                              "verified": ticket.customer.verified} if ticket.customer else None,
                 "asset": {"id": ticket.asset.id, "serial_number": ticket.asset.serial_number}
                 if ticket.asset else None,
-                "sla": {"first_response_due_at": _iso(ticket.first_response_due_at),
-                        "resolution_due_at": _iso(ticket.resolution_due_at)},
+                "sla": {"policy": ticket.sla_policy.name if ticket.sla_policy else None,
+                        "first_response_due_at": _iso(ticket.first_response_due_at),
+                        "arrival_due_at": _iso(ticket.arrival_due_at),
+                        "resolution_due_at": _iso(ticket.resolution_due_at),
+                        "escalation_level": ticket.escalation_level},
             })
         return body
 

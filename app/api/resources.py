@@ -17,7 +17,8 @@ from app.timeutil import utcnow
 
 TICKET_FIELDS = ["id", "number", "status", "channel", "priority.code", "category.code", "service_type.code",
                  "subject", "contact_name", "contact_phone", "customer.id", "asset.id", "product.id",
-                 "team.id", "assignee.id", "assignee.name", "first_response_due_at", "resolution_due_at",
+                 "team.id", "assignee.id", "assignee.name", "first_response_due_at", "arrival_due_at",
+                 "resolution_due_at", "responded_at", "arrived_at", "resolved_at", "sla_due_at", "escalation_level",
                  "created_at", "updated_at", "version"]
 
 
@@ -57,8 +58,10 @@ class TicketApi(ServiceErrorsMixin, ModelRestApi):
     edit_columns = ["subject", "description", "customer", "contact_name", "contact_phone", "contact_email",
                     "contact_address", "asset", "product", "category", "service_type", "priority", "team"]
     search_columns = ["number", "status", "channel", "contact_phone", "subject", "created_at",
-                      "resolution_due_at", "priority", "category", "assignee", "team", "customer"]
-    order_columns = ["created_at", "resolution_due_at", "first_response_due_at", "number", "status"]
+                      "resolution_due_at", "sla_due_at", "escalation_level", "priority", "category", "assignee",
+                      "team", "customer"]
+    order_columns = ["created_at", "resolution_due_at", "first_response_due_at", "sla_due_at", "escalation_level",
+                     "number", "status"]
 
     def pre_add(self, item):
         ticket_service.register_new(db.session, item, actor=current_user(), now=utcnow())

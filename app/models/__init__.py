@@ -11,3 +11,8 @@ from app.models.ticket import Ticket, TicketEvent, TicketNumberCounter  # noqa: 
 from app.models.intake import (  # noqa: F401
     ClassificationRule, IntakeRecord, IntakeSettings, IntegrationToken, Mailbox, SynonymGroup, TicketAttachment,
 )
+from app.models.notify import Notification  # noqa: F401
+from app.models.scheduler import JobRun, SchedulerHeartbeat  # noqa: F401
+from app.models.sla import (  # noqa: F401
+    BusinessCalendar, CalendarDay, CalendarHours, EscalationStep, SlaPolicy, SlaSegment, SlaStep,
+)

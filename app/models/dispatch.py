@@ -62,6 +62,10 @@ class DispatchSettings(Model):
     # A last known position older than this is ignored in favour of the engineer's base.
     location_fresh_hours: Mapped[int] = mapped_column(Integer, default=4, nullable=False)
     candidates_shown: Mapped[int] = mapped_column(Integer, default=3, nullable=False)
+    # An assigned engineer who has not accepted is reminded after this many minutes, and the ticket is
+    # dispatched to someone else after the second figure (0 = never).
+    accept_remind_minutes: Mapped[int] = mapped_column(Integer, default=15, nullable=False)
+    accept_redispatch_minutes: Mapped[int] = mapped_column(Integer, default=30, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 

@@ -26,6 +26,11 @@ class Ticket(Model):
         Index("ix_ticket_asset_fault", "asset_id", "fault_code"),
         # Dispatch asks who last worked on a device.
         Index("ix_ticket_asset_created", "asset_id", "created_at"),
+        # The scheduler finds due reminders/escalations here, never by scanning open tickets; the at-risk
+        # board reads open running tickets by their next deadline (NULL when none runs).
+        Index("ix_ticket_sla_next_check", "sla_next_check_at"),
+        Index("ix_ticket_sla_due", "sla_due_at"),
+        Index("ix_ticket_team_sla_due", "team_id", "sla_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,9 +68,25 @@ class Ticket(Model):
 
     first_response_due_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     resolution_due_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    arrival_due_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     responded_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    arrived_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # SLA bookkeeping, kept by app.services.sla: the policy that applies, the earliest deadline still
+    # running, when it becomes at risk, and when the scheduler must look at the ticket next (a hint that
+    # may be early, never late). The scheduler writes these without bumping `version`, so a clerk's open
+    # form is not invalidated by a reminder.
+    sla_policy_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sla_policy.id"))
+    sla_policy = relationship("SlaPolicy")
+    sla_due_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    sla_warn_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    sla_next_check_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # When the current engineer was put on it, and how many times one was: unaccepted work is chased per
+    # assignment.
+    assigned_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    assignment_round: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
     # What intake decided, and how sure it was; below the threshold the ticket waits for a clerk.
     warranty_status: Mapped[Optional[str]] = mapped_column(String(10))
@@ -96,6 +117,16 @@ class Ticket(Model):
 
     def __str__(self) -> str:
         return self.number or ""
+
+    @property
+    def sla_state(self) -> str | None:
+        """breached / at_risk / on_track for the next running deadline; None when no clock runs."""
+        if self.sla_due_at is None:
+            return None
+        now = utcnow()
+        if self.sla_due_at < now:
+            return "breached"
+        return "at_risk" if self.sla_warn_at is not None and self.sla_warn_at <= now else "on_track"
 
 
 class TicketEvent(Model):

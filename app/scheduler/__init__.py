@@ -4,14 +4,17 @@ Jobs are defined here in code with fixed ids; their durable state lives in the p
 restart or a second process neither repeats nor skips work. Each job is a thin call into app.services.
 """
 import logging
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
 from app.extensions import db
+from app.services import heartbeat
 from app.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+STARTED_AT = utcnow()
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,14 @@ class Job:
     id: str
     run: Callable  # (app, now) -> int: how many items it handled
     every_seconds: int
+
+
+def _sla_steps(app, now: datetime) -> int:
+    """Reminders before deadlines, the escalation ladder after them, and chasing unaccepted assignments:
+    one pass over the tickets whose next check is due."""
+    from app.services.escalate import run_due
+
+    return run_due(db.session, now=now, batch=app.config["SLA_BATCH_SIZE"])
 
 
 def _auto_close(app, now: datetime) -> int:
@@ -33,7 +44,13 @@ def _poll_mailboxes(app, now: datetime) -> int:
     return poll_all(db.session, now=now)
 
 
+def _heartbeat(app, now: datetime) -> int:
+    return heartbeat.beat(db.session, now=now, started_at=STARTED_AT)
+
+
 JOBS = [
+    Job("heartbeat", _heartbeat, every_seconds=heartbeat.BEAT_SECONDS),
+    Job("sla_steps", _sla_steps, every_seconds=60),
     Job("auto_close_unconfirmed", _auto_close, every_seconds=15 * 60),
     Job("poll_mailboxes", _poll_mailboxes, every_seconds=60),
 ]
@@ -41,19 +58,29 @@ JOBS = [
 
 def run_job(app, job: Job, now: datetime | None = None) -> int:
     with app.app_context():
+        started = utcnow()
+        handled, error = None, None
         try:
-            return job.run(app, now or utcnow())
+            handled = job.run(app, now or utcnow())
+            return handled
         except Exception:
             db.session.rollback()
+            error = traceback.format_exc(limit=5)
             log.exception("job %s failed", job.id)
             raise
         finally:
+            try:
+                heartbeat.record_run(db.session, job.id, started_at=started, finished_at=utcnow(),
+                                     handled=handled, error=error)
+            except Exception:  # the job's own outcome matters more than its report
+                db.session.rollback()
+                log.exception("could not record the run of %s", job.id)
             db.session.remove()
 
 
-def tick(app, now: datetime | None = None) -> dict[str, int]:
-    """Run every job once (what `scheduler tick` and the tests use)."""
-    return {job.id: run_job(app, job, now) for job in JOBS}
+def tick(app, now: datetime | None = None, only=()) -> dict[str, int]:
+    """Run every job (or those named in `only`) once: what `scheduler tick` and the tests use."""
+    return {job.id: run_job(app, job, now) for job in JOBS if not only or job.id in only}
 
 
 def run_forever(app) -> None:
@@ -66,4 +93,3 @@ def run_forever(app) -> None:
                           next_run_time=datetime.now(timezone.utc))
     log.info("scheduler started with jobs: %s", ", ".join(j.id for j in JOBS))
     scheduler.start()
-

@@ -220,11 +220,11 @@ def _eligible_statement(team: bool, service_type: bool, product_line: bool, excl
 
 
 def _excluded(session: Session, ticket: Ticket) -> set[int]:
-    """Engineers who rejected this ticket: a re-dispatch never offers it to them again."""
+    """Engineers who rejected this ticket or let it wait unaccepted: a re-dispatch never offers it to them again."""
     if ticket.id is None:
         return set()
     rows = session.scalars(select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id,
-                                                          TicketEvent.kind == "rejected"))
+                                                          TicketEvent.kind.in_(("rejected", "accept_timeout"))))
     return {d.get("engineer_id") for d in rows if d and d.get("engineer_id")}
 
 
@@ -470,6 +470,19 @@ def reject(session: Session, ticket: Ticket, engineer: Engineer, *, reason: str,
     timeline.record(session, ticket, "rejected", actor=engineer.user, now=now, reason=reason,
                     data={"engineer": engineer.name, "engineer_id": engineer.id})
     ticket_service.assign(session, ticket, None, now=now, actor=engineer.user)
+    session.flush()
+    return dispatch(session, ticket, now=now, exclude={engineer.id})
+
+
+def withdraw_unaccepted(session: Session, ticket: Ticket, engineer: Engineer, *, minutes: int,
+                        now: datetime) -> Outcome | None:
+    """The engineer did not accept in time: the ticket goes to someone else (the scheduler's chase)."""
+    if ticket.assignee_id != engineer.id or ticket.status != st.ASSIGNED:
+        return None  # accepted or moved on meanwhile
+    now = as_utc(now)
+    timeline.record(session, ticket, "accept_timeout", now=now,
+                    data={"engineer": engineer.name, "engineer_id": engineer.id, "minutes": minutes})
+    ticket_service.assign(session, ticket, None, now=now)
     session.flush()
     return dispatch(session, ticket, now=now, exclude={engineer.id})
 

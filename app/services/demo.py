@@ -200,8 +200,6 @@ def _seed_tickets(session, rng, now, customers, engineers, users) -> int:
             subject=subject, description=description, now=at, actor=clerk, customer=customer, asset=asset,
             category=refs["category"][category], service_type=refs["service_type"][service_type],
             priority=refs["priority"][priority],
-            first_response_due_at=at + timedelta(hours=2 if priority == "urgent" else 8),
-            resolution_due_at=at + timedelta(hours=8 if priority == "urgent" else 48),
         )
         # The demo engineer login gets a share of the work so their own list is not empty.
         engineer = engineers[0] if i % 4 == 0 else _local_engineer(rng, engineers, customer)
@@ -351,8 +349,8 @@ def _bulk_row(rng, pools, now, created) -> dict:
         "category_id": pools["category"][category], "service_type_id": pools["service_type"][service_type],
         "priority_id": pools["priority"][priority], "status": status, "subject": subject,
         "description": description, "team_id": team_id, "assignee_id": engineer_id,
-        "first_response_due_at": created + timedelta(hours=2 if priority == "urgent" else 8),
-        "resolution_due_at": created + timedelta(hours=8 if priority == "urgent" else 48),
+        # Deadlines are worked out by the scheduler's first tick (the clock has no segments for these rows).
+        "sla_next_check_at": now if status in st.OPEN_STATUSES else None,
         "responded_at": handled if engineer_id else None,
         "resolved_at": min(resolved, now) if done else None,
         "closed_at": min(resolved + timedelta(days=3), now) if status == st.CLOSED else None,

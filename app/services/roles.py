@@ -60,6 +60,8 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["IntakeSettings", "DispatchSettings"], READ + ("can_edit",))
         + _grant(["EngineerShift", "EngineerAbsence"], READ + WRITE + DELETE)
         + _grant(["TicketPool"], READ)
+        + _grant(["BusinessCalendar", "SlaPolicy"], READ + WRITE + DELETE)
+        + _grant(["AtRisk"], ("can_list",))
         + INTAKE_DESK
     ),
     CLERK: (
@@ -68,6 +70,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(CUSTOMER_VIEWS, READ + WRITE, API_READ + API_WRITE)
         + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
         + _grant(["EngineerShift", "EngineerAbsence", "TicketPool"], READ)
+        + _grant(["AtRisk"], ("can_list",))
         + INTAKE_DESK
     ),
     ENGINEER: (

@@ -1,7 +1,7 @@
 """Classification and priority by the rules managers edit (ClassificationRule, SynonymGroup).
 
 The rules are compiled once and reused until a manager changes a rule, a synonym, a priority, a
-product, the intake settings or the dispatch weights. A change made through this process forgets the compiled rules at once;
+product, the intake settings, the dispatch weights or the SLA policies and calendars. A change made through this process forgets the compiled rules at once;
 a change made by another process (another web worker) is noticed by a one-row "stamp" query, asked at
 most every STAMP_TTL_SECONDS — so a busy intake does not pay for it on every report.
 """
@@ -10,14 +10,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, func, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
-    ClassificationRule, DispatchSettings, IntakeSettings, Priority, Product, ProductLine, SynonymGroup,
+    BusinessCalendar, CalendarDay, CalendarHours, ClassificationRule, DispatchSettings, EscalationStep,
+    IntakeSettings, Priority, Product, ProductLine, ServiceType, SlaPolicy, SynonymGroup,
 )
 from app.models.intake import IOT_SEVERITIES
 from app.services import text as tx
+from app.services.sla_config import SlaConfig, compile_sla
 
 _SPLIT = re.compile(r"[,，、;；\n\r]+")
 
@@ -76,6 +78,8 @@ class DispatchWeights:
     distance_half_km: float = 10.0
     location_fresh_hours: int = 4
     candidates_shown: int = 3
+    accept_remind_minutes: int = 15
+    accept_redispatch_minutes: int = 30
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Ruleset:
     product_lines: list[tuple[int, Keyword]]
     product_models: dict[str, tuple[int, int]]  # model (upper) -> (product id, product line id)
     dispatch: DispatchWeights = field(default_factory=DispatchWeights)
+    sla: SlaConfig = field(default_factory=SlaConfig)
 
     def priority_code(self, priority_id):
         return next((code for pid, code, _ in self.priorities if pid == priority_id), None)
@@ -125,7 +130,9 @@ class Decision:
 
 
 STAMP_TTL_SECONDS = 2.0
-_CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings, DispatchSettings)
+_SLA_MODELS = (BusinessCalendar, CalendarHours, CalendarDay, SlaPolicy, EscalationStep)
+_CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings, DispatchSettings,
+                  ServiceType, *_SLA_MODELS)
 _cache: dict = {}  # database URL -> (Ruleset, monotonic time its stamp was last confirmed)
 _cache_lock = threading.Lock()
 
@@ -148,6 +155,10 @@ def _stamp(session: Session) -> tuple:
         select(func.count(ProductLine.id)).scalar_subquery(),
         select(func.max(IntakeSettings.updated_at)).scalar_subquery(),
         select(func.max(DispatchSettings.updated_at)).scalar_subquery(),
+        select(func.coalesce(func.sum(case((ServiceType.on_site.is_(True), ServiceType.id), else_=0)), 0))
+        .scalar_subquery(),
+        *[select(func.count(m.id)).scalar_subquery() for m in _SLA_MODELS],
+        *[select(func.max(m.updated_at)).scalar_subquery() for m in _SLA_MODELS],
     )).one()
     return tuple(str(v) for v in row)
 
@@ -225,7 +236,7 @@ def _compile(session: Session, stamp: tuple) -> Ruleset:
     row = session.get(DispatchSettings, 1)
     dispatch = DispatchWeights() if row is None else DispatchWeights(**{
         name: getattr(row, name) for name in DispatchWeights.__dataclass_fields__})
-    return Ruleset(stamp, rules, settings, priorities, lines, models, dispatch)
+    return Ruleset(stamp, rules, settings, priorities, lines, models, dispatch, compile_sla(session))
 
 
 def _matches(keyword: Keyword, words: tuple[str, ...]) -> bool:

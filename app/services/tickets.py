@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Ticket
-from app.services import numbering, settings, timeline
+from app.services import numbering, settings, sla, timeline
 from app.services import status as st
 from app.services.errors import ConcurrentEdit, IllegalTransition, ServiceError
 from app.services.vocabulary import CHANNELS
@@ -16,9 +16,9 @@ from app.timeutil import as_utc
 # Fields a clerk may change through an edit; status and assignment have their own functions.
 EDITABLE_FIELDS = (
     "subject", "description", "customer", "contact_name", "contact_phone", "contact_email",
-    "contact_address", "asset", "product", "category", "service_type", "priority", "team",
-    "first_response_due_at", "resolution_due_at", "duplicate_of",
+    "contact_address", "asset", "product", "category", "service_type", "priority", "team", "duplicate_of",
 )
+# Deadlines are not edited: they follow from the SLA policy (app.services.sla) and move with its clock.
 
 
 def create_ticket(session: Session, *, channel: str, subject: str, now: datetime, actor=None,
@@ -159,6 +159,9 @@ def transition(session: Session, ticket: Ticket, to_status: str, *, now: datetim
         ticket.assignee = None
     if to_status in (st.ACCEPTED, st.IN_PROGRESS, st.RESOLVED) and ticket.responded_at is None:
         ticket.responded_at = now
+    if (to_status == st.IN_PROGRESS and ticket.arrived_at is None and ticket.service_type is not None
+            and ticket.service_type.on_site):
+        ticket.arrived_at = now  # on-site work starts at the customer's; check-in will record it first
     if to_status == st.RESOLVED:
         ticket.resolved_at = now
     elif to_status == st.CLOSED:
@@ -190,6 +193,7 @@ def assign(session: Session, ticket: Ticket, engineer: Engineer | None, *, now: 
     ticket.assignee = engineer
     if engineer is not None:
         engineer.last_assigned_at = now  # dispatch's round robin: who was given work longest ago
+        sla.on_assigned(ticket, now=now)
     if engineer is not None and engineer.team is not None:
         ticket.team = engineer.team
     ticket.updated_at = now

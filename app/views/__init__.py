@@ -18,6 +18,10 @@ from app.views.mailboxes import MailboxView
 from app.views.staff import (
     EngineerAbsenceView, EngineerShiftView, EngineerView, SkillView, TeamEngineersView, TeamView,
 )
+from app.views.sla import (
+    AtRiskView, BusinessCalendarView, CalendarDayView, CalendarHoursView, EscalationStepView, SchedulerView,
+    SlaPolicyView,
+)
 from app.views.tickets import OpenTicketView, PoolView, TicketEventView, TicketView
 
 
@@ -26,6 +30,7 @@ def register_views(appbuilder) -> None:
     add(OpenTicketView, "OpenTickets", label=_l("Open tickets"), icon="fa-inbox",
         category="TicketsMenu", category_label=_l("Tickets"), category_icon="fa-ticket")
     add(PoolView, "TicketPool", label=_l("Ticket pool"), icon="fa-inbox", category="TicketsMenu")
+    add(AtRiskView, "AtRisk", label=_l("SLA at risk"), icon="fa-clock-o", category="TicketsMenu")
     add(PhoneIntakeView, "PhoneIntake", label=_l("Phone registration"), icon="fa-phone", category="TicketsMenu")
     add(ReviewQueueView, "ReviewQueue", label=_l("Review queue"), icon="fa-eye", category="TicketsMenu")
     add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket", category="TicketsMenu")
@@ -58,6 +63,12 @@ def register_views(appbuilder) -> None:
     add(ServiceRegionView, "Regions", label=_l("Service regions"), icon="fa-map-marker", category="ConfigMenu")
     add(ProductView, "Products", label=_l("Products"), icon="fa-barcode", category="ConfigMenu")
     add(ProductLineView, "ProductLines", label=_l("Product lines"), icon="fa-th-list", category="ConfigMenu")
+    add(SlaPolicyView, "SlaPolicies", label=_l("SLA policies"), icon="fa-hourglass-half", category="ConfigMenu")
+    add(BusinessCalendarView, "BusinessCalendars", label=_l("Business calendars"), icon="fa-calendar",
+        category="ConfigMenu")
+    add(SchedulerView, "Scheduler", label=_l("Scheduler"), icon="fa-heartbeat", category="ConfigMenu")
+    for view in (EscalationStepView, CalendarHoursView, CalendarDayView):
+        appbuilder.add_view_no_menu(view)
     add(ClassificationRuleView, "ClassificationRules", label=_l("Classification rules"), icon="fa-filter",
         category="ConfigMenu")
     add(SynonymGroupView, "Synonyms", label=_l("Synonyms"), icon="fa-book", category="ConfigMenu")

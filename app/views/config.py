@@ -63,13 +63,16 @@ class DispatchSettingsView(ModelView):
     list_title = show_title = edit_title = _l("Dispatch settings")
     label_columns = DISPATCH_LABELS
     list_columns = ["auto_dispatch", "weight_load", "weight_distance", "weight_parts", "weight_previous",
-                    "distance_half_km", "location_fresh_hours", "candidates_shown"]
+                    "distance_half_km", "location_fresh_hours", "candidates_shown", "accept_remind_minutes",
+                    "accept_redispatch_minutes"]
     edit_columns = show_columns = list_columns
     validators_columns = {
         **{w: [NumberRange(min=0, max=100)] for w in ("weight_load", "weight_distance", "weight_parts",
                                                        "weight_previous")},
         "distance_half_km": [NumberRange(min=0.1, max=1000)], "location_fresh_hours": [NumberRange(min=0, max=720)],
         "candidates_shown": [NumberRange(min=1, max=20)],
+        "accept_remind_minutes": [NumberRange(min=0, max=10080)],
+        "accept_redispatch_minutes": [NumberRange(min=0, max=10080)],
     }
     description_columns = {
         "auto_dispatch": _l("New tickets (once reviewed, when they need it) go to the best engineer at once."),
@@ -79,6 +82,7 @@ class DispatchSettingsView(ModelView):
         "weight_previous": _l("Prefer the engineer who served this device or customer before."),
         "distance_half_km": _l("At this distance the distance part of the score is one half."),
         "location_fresh_hours": _l("An engineer's last reported position older than this is ignored for their base."),
+        "accept_redispatch_minutes": _l("0 = never. The engineer who let it wait is not offered the ticket again."),
     }
 
 

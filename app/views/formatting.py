@@ -58,7 +58,51 @@ def warranty_end(value) -> Markup | str:
     return Markup('{} <span class="label {}">{}</span>').format(value.isoformat(), css, text)
 
 
+_WARNING_TTL = 10  # seconds: the heartbeat is not asked on every page
+_warning_cache: dict = {}
+
+
+def scheduler_warning():
+    """For admins and managers: the scheduler's last heartbeat when it has stopped, else None."""
+    import time
+
+    from flask import g
+
+    from app.extensions import db
+    from app.services import heartbeat
+
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not current_app.appbuilder.sm.has_access("can_list", "Scheduler"):
+        return None
+    cached = _warning_cache.get("value")
+    if cached is None or time.monotonic() - cached[0] > _WARNING_TTL:
+        now = utcnow()
+        cached = (time.monotonic(), None if heartbeat.is_alive(db.session, now=now)
+                  else {"last_beat": heartbeat.last_beat(db.session)})
+        _warning_cache["value"] = cached
+    return cached[1]
+
+
+def sla_state(code) -> Markup | str:
+    from app.services.sla_text import STATE_LABELS
+
+    if not code:
+        return ""
+    css = {"breached": "danger", "at_risk": "warning", "on_track": "success"}.get(code, "default")
+    return Markup('<span class="label label-%s">%s</span>') % (css, STATE_LABELS.get(code, code))
+
+
 def register_template_helpers(app) -> None:
+    from app.services import sla_text
+
+    app.jinja_env.globals["scheduler_warning"] = scheduler_warning
+    app.jinja_env.filters["sla_state"] = sla_state
+    app.jinja_env.filters["duration"] = sla_text.duration
+    app.jinja_env.globals["sla_target"] = sla_text.target_label
+    app.jinja_env.globals["pause_label"] = lambda code: str(sla_text.PAUSE_LABELS.get(code, code))
+    app.jinja_env.globals["now_utc"] = utcnow
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["status_badge"] = status_badge
     app.jinja_env.globals["status_label"] = st.label

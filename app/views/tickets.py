@@ -17,7 +17,7 @@ from app.extensions import db
 from app.labels import EVENT_LABELS, TICKET_LABELS
 from app.models import Engineer, SparePart, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
 from app.services import assign as assign_service
-from app.services import dispatch_text, explain, parts
+from app.services import dispatch_text, explain, parts, sla
 from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
@@ -29,8 +29,8 @@ from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time, status_badge
 
-TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "resolution_due_at",
-                "responded_at", "resolved_at", "closed_at", "last_reported_at")
+TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "arrival_due_at", "resolution_due_at",
+                "responded_at", "arrived_at", "resolved_at", "closed_at", "last_reported_at")
 
 
 class TicketView(ModelView):
@@ -42,6 +42,7 @@ class TicketView(ModelView):
     exclude_route_methods = {"delete", "download"}
     # Desk work (review, split, merge) is what may assign; reading an attachment is reading the ticket.
     method_permission_name = {"review": "assign", "split": "assign", "merge": "assign", "attachment": "show",
+                              "by_number": "show",
                               "redispatch": "assign", "transfer": "assign", "reject": "reject",
                               "need_part": "assign", "drop_part": "assign"}
 
@@ -52,16 +53,18 @@ class TicketView(ModelView):
     label_columns = TICKET_LABELS
 
     list_columns = ["number", "status", "priority", "category", "subject", "contact_name",
-                    "contact_phone", "assignee", "resolution_due_at", "created_at"]
+                    "contact_phone", "assignee", "resolution_due_at", "escalation_level", "created_at"]
     search_columns = ["number", "status", "channel", "priority", "category", "service_type", "team",
-                      "assignee", "contact_phone", "contact_name", "subject", "created_at", "resolution_due_at"]
+                      "assignee", "contact_phone", "contact_name", "subject", "created_at", "resolution_due_at",
+                      "escalation_level"]
     show_fieldsets = [
         (_l("Summary"), {"fields": ["number", "status", "priority", "category", "service_type", "channel",
                                      "subject", "description"]}),
         (_l("Customer and device"), {"fields": ["customer", "contact_name", "contact_phone", "contact_email",
                                                  "contact_address", "asset", "product"]}),
-        (_l("Handling"), {"fields": ["team", "assignee", "first_response_due_at", "resolution_due_at",
-                                      "responded_at", "resolved_at", "closed_at", "duplicate_of",
+        (_l("Handling"), {"fields": ["team", "assignee", "sla_policy", "escalation_level", "first_response_due_at",
+                                      "arrival_due_at", "resolution_due_at", "responded_at", "arrived_at",
+                                      "resolved_at", "closed_at", "duplicate_of",
                                       "external_ref", "created_at", "updated_at"]}),
         (_l("Intake"), {"fields": ["warranty_status", "confidence", "needs_review", "sentiment", "tags",
                                     "report_count", "last_reported_at", "fault_code"]}),
@@ -152,7 +155,18 @@ class TicketView(ModelView):
             next_statuses=st.manual_targets(ticket.status) if can("can_transition") else [],
             engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
             can_desk=can("can_assign"), reasons=reasons, split_done=split_done, attachments=attachments,
+            clock=sla.clock_view(db.session, ticket, now=utcnow()),
         )
+
+    @expose("/number/<number>")
+    @has_access
+    def by_number(self, number):
+        """A ticket by its number (links from boards, a number typed into the address bar); the ticket page
+        itself decides whether this user may see it."""
+        ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.number == number))
+        if ticket_id is None:
+            abort(404)
+        return redirect(url_for("TicketView.show", pk=ticket_id))
 
     def _act(self, pk, action):
         ticket = self._visible_ticket(pk)

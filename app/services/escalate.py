@@ -1,0 +1,192 @@
+"""Carrying out what the SLA clocks say is due: reminders before a deadline, the escalation ladder after it,
+and chasing engineers who have not accepted an assignment — each step exactly once.
+
+Due tickets are found through their indexed next-check time, a batch at a time, in one transaction per
+batch: the rows are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (a second scheduler takes other
+tickets) and claimed with a conditional UPDATE elsewhere; every step is also a row under the unique key
+(ticket, kind, target, level, round). A process killed mid-batch leaves nothing behind, so the next run
+does the whole batch — nothing skipped, nothing repeated. Steps missed while no scheduler ran are carried
+out on restart, oldest first.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.models import Customer, Engineer, Notification, SlaStep, Team, Ticket, TicketEvent, User
+from app.models.sla import SlaPolicy  # noqa: F401  (mapper configured for the roles lookup below)
+from app.services import sla
+from app.timeutil import as_utc
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_STEPS_PER_TICKET = 200
+EVENT_KINDS = {"remind": "sla_reminder", "escalate": "sla_escalated", "chase": "assignment_chased"}
+NOTIFY_EVENTS = {"remind": "sla_reminder", "escalate": "sla_escalation", "chase": "assignment_chase"}
+
+
+@dataclass
+class Directory:
+    """Who is who, read once per run: engineers' logins, team leads, role members, display names."""
+    session: Session
+    engineers: dict = field(default_factory=dict)  # engineer id -> (user id, name)
+    leads: dict = field(default_factory=dict)  # team id -> user id
+    roles: dict = field(default_factory=dict)  # role id -> [user id]
+    names: dict = field(default_factory=dict)  # user id -> display name
+
+    def load(self, engineer_ids, team_ids) -> None:
+        missing = set(engineer_ids) - set(self.engineers) - {None}
+        if missing:
+            for eid, uid, name in self.session.execute(
+                    select(Engineer.id, Engineer.user_id, Engineer.name).where(Engineer.id.in_(missing))):
+                self.engineers[eid] = (uid, name)
+        missing = set(team_ids) - set(self.leads) - {None}
+        if missing:
+            self.leads.update(dict(self.session.execute(
+                select(Team.id, Team.lead_user_id).where(Team.id.in_(missing))).all()))
+
+    def role_members(self, role_id) -> list[int]:
+        if role_id not in self.roles:
+            from flask_appbuilder.security.sqla.models import assoc_user_role
+
+            self.roles[role_id] = list(self.session.scalars(
+                select(User.id).join(assoc_user_role, assoc_user_role.c.user_id == User.id)
+                .where(assoc_user_role.c.role_id == role_id, User.active.is_(True)).order_by(User.id)))
+        return self.roles[role_id]
+
+    def name_of(self, user_id) -> str:
+        if user_id not in self.names:
+            row = self.session.execute(select(User.first_name, User.last_name, User.username)
+                                       .where(User.id == user_id)).one_or_none()
+            self.names[user_id] = (f"{row.last_name or ''}{row.first_name or ''}".strip() or row.username) if row else ""
+        return self.names[user_id]
+
+    def recipients(self, step: sla.Step, facts: sla.Facts) -> list[int]:
+        assignee = self.engineers.get(facts.assignee_id, (None, None))[0]
+        lead = self.leads.get(facts.team_id)
+        if step.kind in ("remind", "chase"):
+            found = [assignee or lead]  # nobody on it yet: the team lead must find someone
+        else:
+            rung = step.rung
+            found = {"assignee": [assignee], "team_lead": [lead], "user": [rung.user_id],
+                     "role": self.role_members(rung.role_id) if rung.role_id else []}.get(rung.notify, [])
+        return list(dict.fromkeys(uid for uid in found if uid))
+
+
+def _due_query(now: datetime, batch: int, postgres: bool):
+    query = (select(*sla.fact_columns()).outerjoin(Customer, Customer.id == Ticket.customer_id)
+             .where(Ticket.sla_next_check_at <= now).order_by(Ticket.sla_next_check_at, Ticket.id).limit(batch))
+    if postgres:
+        # FOR NO KEY UPDATE: rows a clerk is changing are skipped, but not rows that only gain a timeline
+        # event or an attachment (those take a key-share lock for their foreign key).
+        query = query.with_for_update(skip_locked=True, key_share=True, of=Ticket)
+    return query
+
+
+def _claim(session: Session, facts: sla.Facts, new_check) -> bool:
+    """Without row locks (SQLite): take the ticket only if nobody moved its next check since we read it."""
+    table = Ticket.__table__
+    result = session.connection().execute(
+        update(table).where(table.c.id == facts.id, table.c.sla_next_check_at == facts.sla_next_check_at)
+        .values(sla_next_check_at=new_check))
+    return result.rowcount == 1
+
+
+def _event_data(step: sla.Step, facts: sla.Facts, names: list[str], policy, now: datetime) -> dict:
+    data = {"target": step.target, "level": step.level, "round": step.round, "due_at": step.due_at.isoformat(),
+            "recipients": names}
+    if step.deadline is not None:
+        data["deadline"] = step.deadline.isoformat()
+        data["late_minutes"] = max(0, int((now - step.deadline).total_seconds() // 60))
+    if policy is not None:
+        data["policy"] = [policy.name_zh, policy.name_en]
+    if step.reminder is not None:
+        data["point"] = step.reminder.label
+    if step.rung is not None:
+        data["notify"] = step.rung.notify
+        if step.rung.role_name:
+            data["role"] = step.rung.role_name
+    if step.kind == "chase":
+        data["minutes"] = int((step.due_at - facts.assigned_at).total_seconds() // 60)
+    return data
+
+
+def run_due(session: Session, *, now: datetime, batch: int = BATCH) -> int:
+    """Carry out every step due at `now`; returns how many steps were taken."""
+    now = as_utc(now)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    directory = Directory(session)
+    taken = 0
+    while True:
+        rows = session.execute(_due_query(now, batch, postgres)).all()
+        if not rows:
+            session.commit()
+            return taken
+        batch_facts = [sla.facts_from_row(r) for r in rows]
+        ids = [f.id for f in batch_facts]
+        segments, done = sla.load_segments(session, ids), sla.load_done(session, ids)
+        directory.load([f.assignee_id for f in batch_facts], [f.team_id for f in batch_facts])
+        steps, events, notes, updates, redispatch = [], [], [], [], []
+        for facts in batch_facts:
+            level = facts.escalation_level
+            # One step at a time, re-planning after each: a step can open the next (a repeat, a later rung),
+            # and catching up after downtime must still go oldest first.
+            for _ in range(MAX_STEPS_PER_TICKET):
+                current = sla.plan_for(session, facts, now=now, segments=segments[facts.id], done=done[facts.id])
+                if not current.due:
+                    break
+                step, policy = current.due[0], current.policy
+                recipients = directory.recipients(step, facts)
+                names = [directory.name_of(uid) for uid in recipients]
+                steps.append({"ticket_id": facts.id, "kind": step.kind, "target": step.target, "level": step.level,
+                              "round": step.round, "due_at": step.due_at, "done_at": now,
+                              "recipients": [{"user_id": u, "name": n} for u, n in zip(recipients, names)]})
+                data = _event_data(step, facts, names, policy, now)
+                events.append({"ticket_id": facts.id, "kind": EVENT_KINDS[step.kind], "created_at": now,
+                               "data": data, "actor_user_id": None})
+                for uid in recipients:
+                    notes.append({"key": f"sla:{facts.id}:{':'.join(map(str, step.key))}:u{uid}",
+                                  "event": NOTIFY_EVENTS[step.kind], "ticket_id": facts.id, "user_id": uid,
+                                  "data": {"number": facts.number, **data}, "state": "pending", "created_at": now})
+                done[facts.id].add(step.key)
+                if step.kind == "escalate":
+                    level = max(level, step.level)
+                if step.kind == "chase" and step.level == 2:
+                    redispatch.append((facts.id, facts.assignee_id, data["minutes"]))
+            row = sla.values(current, facts, escalation_level=level)
+            if row["sla_next_check_at"] is not None and row["sla_next_check_at"] <= now:
+                log.warning("ticket %s still due after its steps; looking again in a minute", facts.id)
+                row["sla_next_check_at"] = now + timedelta(minutes=1)
+            if not postgres and not _claim(session, facts, row["sla_next_check_at"]):
+                steps = [s for s in steps if s["ticket_id"] != facts.id]
+                events = [e for e in events if e["ticket_id"] != facts.id]
+                notes = [n for n in notes if n["ticket_id"] != facts.id]
+                redispatch = [r for r in redispatch if r[0] != facts.id]
+                continue
+            updates.append({"b_id": facts.id, **row})
+        if steps:
+            session.execute(insert(SlaStep), steps)
+            session.execute(insert(TicketEvent), events)
+        if notes:
+            session.execute(insert(Notification), notes)
+        sla.write(session, updates)
+        for ticket_id, engineer_id, minutes in redispatch:
+            _redispatch(session, ticket_id, engineer_id, minutes, now)
+        session.commit()
+        taken += len(steps)
+        if len(rows) < batch or not updates:  # a short batch was the last; no claim won: others are on it
+            return taken
+
+
+def _redispatch(session: Session, ticket_id: int, engineer_id: int, minutes: int, now: datetime) -> None:
+    from app.services import assign
+
+    ticket = session.get(Ticket, ticket_id)
+    engineer = session.get(Engineer, engineer_id) if engineer_id else None
+    if ticket is None or engineer is None:
+        return
+    assign.withdraw_unaccepted(session, ticket, engineer, minutes=minutes, now=now)
+

@@ -1,0 +1,437 @@
+"""SLA clocks: which promise applies to a ticket, when its deadlines fall, and what is due next.
+
+A ticket's clock is a log of segments (SlaSegment) during which it ran or stood still — waiting for the
+customer, for parts, or resolved until the customer confirms. Deadlines are worked out from the segments
+in the policy's business calendar, so a pause moves them on resume, and a change of priority, category or
+policy simply recomputes them.
+
+The bookkeeping is kept in the same flush as any change to a ticket (any code path: services, console
+forms, REST), like the engineers' load: segments are opened and closed, deadlines, the at-risk time and
+the scheduler's next-check time are written — with plain UPDATEs that do not bump the ticket's version,
+so a clerk's open form is never invalidated by the clock. The scheduler (app.services.escalate) reads
+the same plan to carry out what is due.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, event, inspect, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from app.models import Customer, SlaSegment, SlaStep, Ticket
+from app.services import rules
+from app.services import status as st
+from app.services.sla_config import Policy, SlaConfig
+
+PAUSED_STATUSES = frozenset({st.WAITING_CUSTOMER, st.WAITING_PARTS, st.RESOLVED, st.CLOSED, st.CANCELLED})
+RUNNING = "running"
+# Reminders and escalations go to whoever is at risk of missing it; "at risk" starts at the first reminder
+# point, or with the last fifth of the time when the policy sets none.
+AT_RISK_SHARE = 0.8
+DUE_COLUMNS = {"response": "first_response_due_at", "arrival": "arrival_due_at", "resolution": "resolution_due_at"}
+MET_COLUMNS = {"response": "responded_at", "arrival": "arrived_at", "resolution": "resolved_at"}
+_WATCHED = ("status", "priority_id", "category_id", "service_type_id", "customer_id", "channel", "responded_at",
+            "arrived_at", "resolved_at", "assignee_id", "assigned_at", "assignment_round")
+_WRITTEN = ("sla_policy_id", *DUE_COLUMNS.values(), "sla_due_at", "sla_warn_at", "sla_next_check_at",
+            "escalation_level")
+
+
+def pause_reason(status: str) -> str:
+    """What a segment that starts with this status is: running, or paused for this reason."""
+    return status if status in PAUSED_STATUSES else RUNNING
+
+
+@dataclass
+class Facts:
+    """What the clock needs of a ticket, read from a row or an ORM object alike."""
+    id: int
+    status: str
+    created_at: datetime
+    channel: str
+    priority_id: int | None = None
+    category_id: int | None = None
+    service_type_id: int | None = None
+    customer_tier: str | None = None
+    responded_at: datetime | None = None
+    arrived_at: datetime | None = None
+    resolved_at: datetime | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    assigned_at: datetime | None = None
+    assignment_round: int = 0
+    escalation_level: int = 0
+    sla_policy_id: int | None = None
+    first_response_due_at: datetime | None = None
+    arrival_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    sla_next_check_at: datetime | None = None
+    number: str | None = None
+
+
+FACT_COLUMNS = [c for c in Facts.__dataclass_fields__ if c != "customer_tier"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    started_at: datetime
+    ended_at: datetime | None
+    running: bool
+    reason: str
+
+
+class Clock:
+    """Working time along a ticket's segments."""
+
+    def __init__(self, calendar, segments: list[Segment]):
+        self.calendar = calendar
+        self.segments = segments
+
+    @property
+    def running(self) -> bool:
+        return bool(self.segments) and self.segments[-1].ended_at is None and self.segments[-1].running
+
+    def instant_at(self, amount: timedelta) -> datetime | None:
+        """When `amount` of running working time is (or was) reached; None while the clock stands still
+        before reaching it."""
+        remaining = amount
+        for seg in self.segments:
+            if not seg.running:
+                continue
+            if seg.ended_at is None:
+                return self.calendar.add(seg.started_at, remaining)
+            worked = self.calendar.between(seg.started_at, seg.ended_at)
+            if remaining <= worked:
+                return self.calendar.add(seg.started_at, remaining)
+            remaining -= worked
+        return None
+
+    def elapsed(self, until: datetime) -> timedelta:
+        total = timedelta(0)
+        for seg in self.segments:
+            if seg.running and seg.started_at < until:
+                total += self.calendar.between(seg.started_at, min(seg.ended_at or until, until))
+        return total
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # remind | escalate | chase
+    target: str  # response | arrival | resolution | assignment
+    level: int
+    round: int
+    due_at: datetime
+    deadline: datetime | None = None
+    reminder: object = None
+    rung: object = None
+
+    @property
+    def key(self) -> tuple:
+        return self.kind, self.target, self.level, self.round
+
+
+@dataclass
+class Plan:
+    policy: Policy | None
+    deadlines: dict = field(default_factory=dict)  # target -> datetime | None (None = paused)
+    sla_due_at: datetime | None = None
+    sla_warn_at: datetime | None = None
+    next_check_at: datetime | None = None
+    due: list = field(default_factory=list)  # steps at or before `now`, not yet done, in order
+
+
+def _reminder_amount(policy: Policy, target: str, reminder) -> timedelta | None:
+    total = policy.targets[target]
+    amount = total * (reminder.percent / 100) if reminder.percent is not None else total - reminder.before
+    return amount if amount > timedelta(0) else None
+
+
+def _warn_amount(policy: Policy, target: str) -> timedelta:
+    """Working time after which a target is at risk: its first reminder point."""
+    points = [a for r in policy.reminders if (a := _reminder_amount(policy, target, r)) is not None]
+    return min(points) if points else policy.targets[target] * AT_RISK_SHARE
+
+
+def _ladder_steps(policy: Policy, target: str, deadline: datetime, done: set, now: datetime):
+    """The escalation steps still to come for a breached (or soon breached) target. A rung's repeats stop
+    when the next rung starts; repeats missed while the scheduler was down collapse into the latest one."""
+    for index, rung in enumerate(policy.ladder):
+        first = deadline + rung.after
+        limit = deadline + policy.ladder[index + 1].after if index + 1 < len(policy.ladder) else None
+        rounds = {key[3] for key in done if key[:3] == ("escalate", target, rung.level)}
+        if 0 not in rounds:
+            yield Step("escalate", target, rung.level, 0, first, deadline, rung=rung)
+            continue
+        if rung.repeat is None:
+            continue
+        k = max(rounds) + 1
+        if first + rung.repeat * k <= now:
+            k = max(k, (now - first) // rung.repeat)
+        if limit is not None:
+            k = min(k, (limit - first - timedelta(microseconds=1)) // rung.repeat)  # the last round before it
+            if k <= max(rounds):
+                continue
+        at = first + rung.repeat * k
+        yield Step("escalate", target, rung.level, k, at, deadline, rung=rung)
+
+
+def plan(facts: Facts, segments: list[Segment], done: set, config: SlaConfig, *, on_site: bool,
+         chase: tuple[int, int], now: datetime) -> Plan:
+    """Deadlines, at-risk time, next check and the steps due now for one ticket (pure: no database)."""
+    policy = config.match(facts) if facts.status in st.OPEN_STATUSES or facts.sla_policy_id is None else (
+        config.policy(facts.sla_policy_id) or config.match(facts))
+    result = Plan(policy)
+    candidates: list[Step] = []
+    if policy is not None:
+        clock = Clock(policy.calendar, segments)
+        pending = []
+        for target, amount in policy.targets.items():
+            if target == "arrival" and not on_site:
+                continue
+            if getattr(facts, MET_COLUMNS[target]) is not None:
+                result.deadlines[target] = getattr(facts, DUE_COLUMNS[target])  # met: the deadline stays as it was
+                continue
+            deadline = clock.instant_at(amount) if facts.status in st.OPEN_STATUSES else None
+            result.deadlines[target] = deadline
+            if deadline is not None:
+                pending.append((deadline, target))
+        for deadline, target in pending:
+            for number, reminder in enumerate(policy.reminders, 1):
+                amount = _reminder_amount(policy, target, reminder)
+                if amount is not None and ("remind", target, number, 0) not in done:
+                    candidates.append(Step("remind", target, number, 0, clock.instant_at(amount), deadline,
+                                           reminder=reminder))
+            candidates.extend(_ladder_steps(policy, target, deadline, done, now))
+        if pending:
+            deadline, target = min(pending)
+            result.sla_due_at = deadline
+            result.sla_warn_at = clock.instant_at(_warn_amount(policy, target))
+    remind_after, redispatch_after = chase
+    if facts.status == st.ASSIGNED and facts.assigned_at is not None:
+        for level, minutes in ((1, remind_after), (2, redispatch_after)):
+            if minutes and ("chase", "assignment", level, facts.assignment_round) not in done:
+                candidates.append(Step("chase", "assignment", level, facts.assignment_round,
+                                       facts.assigned_at + timedelta(minutes=minutes)))
+    if candidates:
+        result.next_check_at = min(c.due_at for c in candidates)
+        order = {"remind": 0, "chase": 1, "escalate": 2}
+        result.due = sorted((c for c in candidates if c.due_at <= now),
+                            key=lambda c: (c.due_at, order[c.kind], c.level, c.round))
+    return result
+
+
+# -- reading tickets ----------------------------------------------------------------------------------------
+
+def fact_columns():
+    return [getattr(Ticket, name) for name in FACT_COLUMNS] + [Customer.tier.label("customer_tier")]
+
+
+def facts_from_row(row) -> Facts:
+    return Facts(**{name: getattr(row, name) for name in (*FACT_COLUMNS, "customer_tier")})
+
+
+def load_segments(session: Session, ticket_ids) -> dict[int, list[Segment]]:
+    result: dict[int, list[Segment]] = {tid: [] for tid in ticket_ids}
+    for row in session.execute(
+            select(SlaSegment.ticket_id, SlaSegment.started_at, SlaSegment.ended_at, SlaSegment.running,
+                   SlaSegment.reason).where(SlaSegment.ticket_id.in_(list(ticket_ids)))
+            .order_by(SlaSegment.ticket_id, SlaSegment.started_at, SlaSegment.id)):
+        result[row.ticket_id].append(Segment(row.started_at, row.ended_at, row.running, row.reason))
+    return result
+
+
+def load_done(session: Session, ticket_ids) -> dict[int, set]:
+    result: dict[int, set] = {tid: set() for tid in ticket_ids}
+    for row in session.execute(select(SlaStep.ticket_id, SlaStep.kind, SlaStep.target, SlaStep.level, SlaStep.round)
+                               .where(SlaStep.ticket_id.in_(list(ticket_ids)))):
+        result[row.ticket_id].add((row.kind, row.target, row.level, row.round))
+    return result
+
+
+def segments_or_default(facts: Facts, segments: list[Segment]) -> list[Segment]:
+    """Tickets from before the clock existed have no segments: they ran since they were created."""
+    if segments:
+        return segments
+    return [Segment(facts.created_at, None, pause_reason(facts.status) == RUNNING, pause_reason(facts.status))]
+
+
+def plan_for(session: Session, facts: Facts, *, now: datetime, segments=None, done=None) -> Plan:
+    ruleset = rules.current(session)
+    if segments is None:
+        segments = load_segments(session, [facts.id])[facts.id]
+    if done is None:
+        done = load_done(session, [facts.id])[facts.id]
+    return plan(facts, segments_or_default(facts, segments), done, ruleset.sla,
+                on_site=facts.service_type_id in ruleset.sla.on_site_service_types,
+                chase=(ruleset.dispatch.accept_remind_minutes, ruleset.dispatch.accept_redispatch_minutes), now=now)
+
+
+def values(result: Plan, facts: Facts, *, escalation_level: int | None = None) -> dict:
+    """The ticket columns a plan sets."""
+    row = {
+        "sla_policy_id": result.policy.id if result.policy else None,
+        "sla_due_at": result.sla_due_at, "sla_warn_at": result.sla_warn_at,
+        "sla_next_check_at": result.next_check_at,
+        "escalation_level": facts.escalation_level if escalation_level is None else escalation_level,
+    }
+    for target, column in DUE_COLUMNS.items():
+        row[column] = result.deadlines.get(target)
+    return row
+
+
+def write(session: Session, rows: list[dict], objects: dict | None = None) -> None:
+    """Store plans (each row has "b_id" and the columns of `values`) without touching `version`, and show
+    them on the loaded tickets (`objects`: the ones a flush is handling, not yet in the identity map)."""
+    if not rows:
+        return
+    table = Ticket.__table__
+    statement = update(table).where(table.c.id == bindparam("b_id")).values(
+        {name: bindparam(name) for name in _WRITTEN})
+    session.connection().execute(statement, rows)
+    for row in rows:
+        obj = (objects or {}).get(row["b_id"]) or session.identity_map.get(identity_key(Ticket, row["b_id"]))
+        if obj is None:
+            continue
+        for name in _WRITTEN:  # as if loaded: no change to flush, no reload to pay for
+            set_committed_value(obj, name, row[name])
+        obj.__dict__.pop("sla_policy", None)  # unloaded: the relationship follows the new id when next read
+
+
+# -- keeping the clock in the same flush as the change ----------------------------------------------------
+
+def _touched(session: Session) -> list[tuple[Ticket, str | None, bool]]:
+    """(ticket, previous status, is new) for tickets whose clock may have changed in this flush."""
+    found = []
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Ticket) or obj in session.deleted:
+            continue
+        state = inspect(obj)
+        if obj in session.new:
+            found.append((obj, None, True))
+        elif any(state.attrs[name].history.has_changes() for name in _WATCHED):
+            history = state.attrs.status.history
+            found.append((obj, history.deleted[0] if history.deleted else obj.status, False))
+    return found
+
+
+def _segment_rows(session: Session, touched) -> None:
+    """Close and open segments where a status change starts or stops the clock or changes why it stands."""
+    table = SlaSegment.__table__
+    inserts = []
+    for ticket, previous, is_new in touched:
+        now = ticket.updated_at or ticket.created_at
+        reason = pause_reason(ticket.status)
+        if is_new:
+            inserts.append({"ticket_id": ticket.id, "started_at": ticket.created_at, "ended_at": None,
+                            "running": reason == RUNNING, "reason": reason})
+        elif previous != ticket.status and pause_reason(previous) != reason:
+            session.connection().execute(update(table).where(table.c.ticket_id == ticket.id,
+                                                             table.c.ended_at.is_(None)).values(ended_at=now))
+            inserts.append({"ticket_id": ticket.id, "started_at": now, "ended_at": None,
+                            "running": reason == RUNNING, "reason": reason})
+    if inserts:
+        session.connection().execute(table.insert(), inserts)
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_clock(session, flush_context):
+    touched = _touched(session)
+    if not touched:
+        return
+    _segment_rows(session, touched)
+    ids = [t.id for t, _, _ in touched]
+    tiers = dict(session.execute(select(Ticket.id, Customer.tier).join(Customer, Customer.id == Ticket.customer_id)
+                                 .where(Ticket.id.in_(ids))).all())
+    segments = load_segments(session, ids)
+    done = load_done(session, ids)
+    rows = []
+    for ticket, _, _ in touched:
+        facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS}, customer_tier=tiers.get(ticket.id))
+        now = ticket.updated_at or ticket.created_at
+        result = plan_for(session, facts, now=now, segments=segments[ticket.id], done=done[ticket.id])
+        rows.append({"b_id": ticket.id, **values(result, facts)})
+    write(session, rows, {ticket.id: ticket for ticket, _, _ in touched})
+
+
+def refresh(session: Session, ticket_ids, *, now: datetime) -> int:
+    """Recompute the given tickets' deadlines (after a policy or calendar change); returns how many."""
+    ids = list(ticket_ids)
+    if not ids:
+        return 0
+    rows = session.execute(select(*fact_columns()).outerjoin(Customer, Customer.id == Ticket.customer_id)
+                           .where(Ticket.id.in_(ids))).all()
+    segments, done = load_segments(session, ids), load_done(session, ids)
+    updates = []
+    for row in rows:
+        facts = facts_from_row(row)
+        result = plan_for(session, facts, now=now, segments=segments[facts.id], done=done[facts.id])
+        updates.append({"b_id": facts.id, **values(result, facts)})
+    write(session, updates)
+    return len(updates)
+
+
+def on_assigned(ticket: Ticket, *, now: datetime) -> None:
+    """A new engineer is on the ticket: the wait for their acceptance starts now."""
+    ticket.assigned_at = now
+    ticket.assignment_round = (ticket.assignment_round or 0) + 1
+
+
+# -- what the ticket page shows ----------------------------------------------------------------------------
+
+@dataclass
+class TargetLine:
+    target: str
+    promised: timedelta
+    deadline: datetime | None
+    met_at: datetime | None
+    state: str  # met | met_late | running | at_risk | breached | paused
+
+
+@dataclass
+class ClockView:
+    policy: Policy | None
+    lines: list
+    segments: list
+    paused_for: dict  # pause reason -> working time it stood still
+    running: bool
+
+
+def clock_view(session: Session, ticket: Ticket, *, now: datetime) -> ClockView:
+    ruleset = rules.current(session)
+    facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS},
+                  customer_tier=ticket.customer.tier if ticket.customer is not None else None)
+    segments = segments_or_default(facts, load_segments(session, [ticket.id])[ticket.id])
+    policy = ruleset.sla.policy(ticket.sla_policy_id)
+    lines, paused_for = [], {}
+    if policy is not None:
+        clock = Clock(policy.calendar, segments)
+        for seg in segments:
+            if not seg.running:
+                worked = policy.calendar.between(seg.started_at, seg.ended_at or now)
+                paused_for[seg.reason] = paused_for.get(seg.reason, timedelta(0)) + worked
+        on_site = ticket.service_type_id in ruleset.sla.on_site_service_types
+        for target, promised in policy.targets.items():
+            if target == "arrival" and not on_site:
+                continue
+            deadline = getattr(ticket, DUE_COLUMNS[target])
+            met_at = getattr(ticket, MET_COLUMNS[target])
+            if met_at is not None:
+                state = "met" if deadline is None or met_at <= deadline else "met_late"
+            elif deadline is None:
+                state = "paused"
+            elif deadline < now:
+                state = "breached"
+            else:
+                warn = clock.instant_at(_warn_amount(policy, target))
+                state = "at_risk" if warn is not None and warn <= now else "running"
+            lines.append(TargetLine(target, promised, deadline, met_at, state))
+    return ClockView(policy, lines, segments, paused_for, Clock(None, segments).running)
+
+
+def recheck_open(session: Session, *, now: datetime) -> int:
+    """After a policy or calendar change: have the scheduler recompute every open ticket at its next tick."""
+    table = Ticket.__table__
+    result = session.execute(update(table).where(
+        table.c.status.in_(sorted(st.OPEN_STATUSES)),
+        (table.c.sla_next_check_at.is_(None)) | (table.c.sla_next_check_at > now)).values(sla_next_check_at=now))
+    return result.rowcount
