@@ -191,7 +191,10 @@ def plan(facts: Facts, segments: list[Segment], done: set, config: SlaConfig, *,
             if getattr(facts, MET_COLUMNS[target]) is not None:
                 result.deadlines[target] = getattr(facts, DUE_COLUMNS[target])  # met: the deadline stays as it was
                 continue
-            deadline = clock.instant_at(amount) if facts.status in st.OPEN_STATUSES else None
+            if facts.status not in st.OPEN_STATUSES:  # closed or cancelled: the deadlines stay as they were
+                result.deadlines[target] = getattr(facts, DUE_COLUMNS[target])
+                continue
+            deadline = clock.instant_at(amount)
             result.deadlines[target] = deadline
             if deadline is not None:
                 pending.append((deadline, target))
@@ -339,18 +342,37 @@ def _keep_clock(session, flush_context):
     if not touched:
         return
     _segment_rows(session, touched)
-    ids = [t.id for t, _, _ in touched]
-    tiers = dict(session.execute(select(Ticket.id, Customer.tier).join(Customer, Customer.id == Ticket.customer_id)
-                                 .where(Ticket.id.in_(ids))).all())
-    segments = load_segments(session, ids)
-    done = load_done(session, ids)
+    # A new ticket's clock is the one segment just written and nothing done yet: no need to read them.
+    old_ids = [t.id for t, _, is_new in touched if not is_new]
+    segments = load_segments(session, old_ids) if old_ids else {}
+    done = load_done(session, old_ids) if old_ids else {}
+    tiers = _tiers(session, [t for t, _, _ in touched])
     rows = []
-    for ticket, _, _ in touched:
+    for ticket, _, is_new in touched:
         facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS}, customer_tier=tiers.get(ticket.id))
         now = ticket.updated_at or ticket.created_at
-        result = plan_for(session, facts, now=now, segments=segments[ticket.id], done=done[ticket.id])
+        result = plan_for(session, facts, now=now,
+                          segments=segments_or_default(facts, []) if is_new else segments[ticket.id],
+                          done=set() if is_new else done[ticket.id])
         rows.append({"b_id": ticket.id, **values(result, facts)})
     write(session, rows, {ticket.id: ticket for ticket, _, _ in touched})
+
+
+def _tiers(session: Session, tickets) -> dict[int, str]:
+    """Customer tiers, from the loaded customer where there is one (intake has it at hand)."""
+    tiers, missing = {}, []
+    for ticket in tickets:
+        if ticket.customer_id is None:
+            continue
+        customer = ticket.__dict__.get("customer")
+        if customer is not None and customer.id == ticket.customer_id:
+            tiers[ticket.id] = customer.tier
+        else:
+            missing.append(ticket.id)
+    if missing:
+        tiers.update(session.execute(select(Ticket.id, Customer.tier).join(Customer, Customer.id == Ticket.customer_id)
+                                     .where(Ticket.id.in_(missing))).all())
+    return tiers
 
 
 def refresh(session: Session, ticket_ids, *, now: datetime) -> int:
