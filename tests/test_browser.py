@@ -160,3 +160,35 @@ def test_an_engineer_claims_a_ticket_from_the_pool(app, browser, server):
     assert f"工单 {number} 已归你处理" in page.inner_text(".alert-success")
     assert page.inner_text("#ticket-number") == number
     page.screenshot(path=os.path.join(ARTIFACTS, f"pool-claimed-{app.config['DB_KIND']}.png"), full_page=True)
+
+
+def test_manager_finds_a_breached_ticket_on_the_board_and_sees_why(app, browser, server):
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.services import escalate
+    from app.timeutil import utcnow
+    from tests.sla_world import SlaWorld
+
+    kind = app.config["DB_KIND"]
+    with app.app_context():
+        world = SlaWorld(db.session)
+        world.policy(response=30, resolution=4 * 60)
+        ticket = world.sla_ticket(at=utcnow() - timedelta(hours=1))
+        escalate.run_due(db.session, now=utcnow())
+        number, team_id = ticket.number, world.team.id
+    page = logged_in_page(browser, server, "manager")
+    page.locator(".navbar .dropdown-toggle", has_text="工单").click()
+    page.locator(".navbar a", has_text="时限预警").click()
+    page.wait_for_selector("#risk-counts")
+    page.goto(f"{page.url.split('?')[0]}?_flt_0_team={team_id}")
+    row = page.locator(f"#risk-counts tr[data-team='{team_id}']")
+    assert row.locator("[data-count=breached]").inner_text() == "1"
+    page.screenshot(path=os.path.join(ARTIFACTS, f"sla-board-zh-{kind}.png"), full_page=True)
+    page.get_by_role("link", name=number).click()
+    page.wait_for_selector("#ticket-sla")
+    assert page.locator("#ticket-sla tr[data-target=response] .label").inner_text() == "已超时"
+    assert "已超时 30分钟" in page.locator("#ticket-sla tr[data-target=response] .sla-note").inner_text()
+    assert page.inner_text("#ticket-escalation") == "升级第 1 级"
+    assert page.locator("#ticket-timeline").get_by_text("升级至第 1 级").count() == 1
+    page.screenshot(path=os.path.join(ARTIFACTS, f"sla-ticket-zh-{kind}.png"), full_page=True)

@@ -3,7 +3,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,7 @@ from app.models import JobRun, SchedulerHeartbeat
 BEAT_SECONDS = 30
 # Two missed beats and a little slack: a busy tick must not raise the alarm.
 STALE_AFTER = timedelta(seconds=BEAT_SECONDS * 4)
+FORGET_AFTER = timedelta(days=1)
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -32,6 +33,9 @@ def _upsert(session: Session, model, key: dict, values: dict) -> None:
 
 def beat(session: Session, *, now: datetime, started_at: datetime, process: str = PROCESS) -> int:
     _upsert(session, SchedulerHeartbeat, {"process": process}, {"started_at": started_at, "beat_at": now})
+    # Every `scheduler tick` is a process of its own: forget the ones long gone.
+    session.execute(delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < now - FORGET_AFTER))
+    session.commit()
     return 1
 
 

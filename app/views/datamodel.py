@@ -1,5 +1,6 @@
 """The one data interface the console's views use."""
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.utils.base import is_column_dotted
 
 
 class FormInterface(SQLAInterface):
@@ -8,3 +9,17 @@ class FormInterface(SQLAInterface):
 
     def is_nullable(self, col_name: str) -> bool:
         return self.is_boolean(col_name) or super().is_nullable(col_name)
+
+    def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
+        """FAB sorts by whatever `_oc_` in the URL names; a computed property or a relationship there would
+        be a server error. Those fall back to the view's own order."""
+        if order_column and not self._sortable(order_column):
+            order_column = ""
+        return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
+
+    def _sortable(self, name: str) -> bool:
+        if is_column_dotted(name):
+            return True
+        if hasattr(getattr(self.obj, name, None), "_col_name"):  # FAB's @renders on a model method
+            return True
+        return name in self.list_properties and not self.is_relation(name)

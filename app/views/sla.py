@@ -7,6 +7,7 @@ from flask import url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterGreater
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import case, func, select
@@ -206,6 +207,18 @@ class SlaPolicyView(ModelView):
     pre_update = pre_add
 
 
+def deadline_and_time_left(value) -> str:
+    """「2026-11-25 18:09（已超时 30分钟）」 or 「…（剩余 2小时）」."""
+    if value is None:
+        return ""
+    now = utcnow()
+    if value < now:
+        left = _("overdue by %(late)s", late=duration(now - value))
+    else:
+        left = _("%(left)s left", left=duration(value - now))
+    return f"{local_time(value)}（{left}）"
+
+
 def ticket_link(number) -> Markup:
     """The board's rows open the ticket page (the board itself has no record pages)."""
     return Markup('<a href="%s">%s</a>') % (url_for("TicketView.by_number", number=number), number)
@@ -226,8 +239,9 @@ class AtRiskView(ModelView):
     list_columns = ["number", "priority", "subject", "team", "assignee", "status", "escalation_level",
                     "sla_due_at", "sla_state"]
     search_columns = ["team", "priority", "assignee", "escalation_level"]
-    formatters_columns = {"sla_due_at": local_time, "status": status_badge, "assignee": blank, "sla_state": sla_state,
-                          "number": ticket_link}
+    order_columns = ["number", "sla_due_at", "escalation_level", "status"]  # sla_state is computed, not sortable
+    formatters_columns = {"sla_due_at": deadline_and_time_left, "status": status_badge, "assignee": blank,
+                          "sla_state": sla_state, "number": ticket_link}
     page_size = 50
 
     @expose("/list/")

@@ -87,6 +87,7 @@ class TicketView(ModelView):
         "channel": label_of(CHANNELS),
         "warranty_status": label_of(WARRANTY_STATUSES),
         **blanks("confidence", "sentiment", "tags", "fault_code"),
+        "escalation_level": lambda level: level or "",  # most tickets never escalate: keep the column quiet
         **{c: local_time for c in TIME_COLUMNS},
     }
     show_template = "ticket/show.html"
