@@ -178,3 +178,27 @@ def test_a_company_holiday_moves_deadlines(session):
     assert ticket.first_response_due_at == local(2026, 11, 25, 18, 0)
     late = world.sla_ticket(at=local(2026, 11, 25, 14, 0))
     assert late.first_response_due_at == local(2026, 11, 27, 14, 0)  # Thursday is the company's day off
+
+
+def test_without_row_locks_a_ticket_moved_on_by_another_scheduler_is_left_alone(session):
+    """SQLite's claim: the new columns are stored only if the next check is still the one read."""
+    from sqlalchemy import update
+
+    from app.models import Customer, Ticket
+    from app.services import escalate, sla
+
+    world = SlaWorld(session)
+    world.policy(response=30, resolution=None)
+    ticket = world.sla_ticket(at=T0)
+    row = session.execute(select(*sla.fact_columns()).outerjoin(Customer, Customer.id == Ticket.customer_id)
+                          .where(Ticket.id == ticket.id)).one()
+    facts = sla.facts_from_row(row)
+    later = T0 + timedelta(hours=5)
+    session.execute(update(Ticket).where(Ticket.id == ticket.id).values(sla_next_check_at=later))
+    new_columns = sla.values(sla.plan_for(session, facts, now=T0), facts, escalation_level=2)
+    assert escalate._claim(session, facts, new_columns) is False
+    assert session.scalar(select(Ticket.escalation_level).where(Ticket.id == ticket.id)) == 0
+    facts.sla_next_check_at = later
+    assert escalate._claim(session, facts, new_columns) is True
+    assert session.scalar(select(Ticket.escalation_level).where(Ticket.id == ticket.id)) == 2
+    session.rollback()

@@ -100,3 +100,23 @@ def test_admins_see_when_the_scheduler_stops(app):
     status = _page(admin, "/schedulerview/list/")
     assert "调度器运行中" in status and "sla_steps" in status
     assert login(app.test_client(), "manager").get("/schedulerview/list/").status_code in (302, 403)
+
+
+def test_a_changed_promise_applies_to_open_tickets_at_the_next_tick(app):
+    with app.app_context():
+        world = SlaWorld(db.session)
+        policy = world.policy(response=60, resolution=8 * 60)
+        start = utcnow().replace(microsecond=0)
+        ticket = world.sla_ticket(at=start)
+        assert ticket.resolution_due_at == start + timedelta(hours=8)
+        ticket_id, policy_id = ticket.id, policy.id
+        form = {c: getattr(policy, c) for c in ("name_zh", "name_en", "position", "reminders", "response_minutes")}
+        form.update(active="y", calendar=str(policy.calendar_id), category=str(policy.category_id),
+                    resolution_minutes="120", customer_tier="", channel="")
+    manager = login(app.test_client(), "manager")
+    assert manager.post(f"/slapolicyview/edit/{policy_id}", data=form).status_code == 302
+    scheduler_tick(app, utcnow(), only=("sla_steps",))
+    with app.app_context():
+        from app.models import Ticket
+
+        assert db.session.get(Ticket, ticket_id).resolution_due_at == start + timedelta(hours=2)

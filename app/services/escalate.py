@@ -12,12 +12,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Customer, Engineer, Notification, SlaStep, Team, Ticket, TicketEvent, User
 from app.models.sla import SlaPolicy  # noqa: F401  (mapper configured for the roles lookup below)
-from app.services import sla
+from app.services import rules, sla
 from app.timeutil import as_utc
 
 log = logging.getLogger(__name__)
@@ -86,12 +86,16 @@ def _due_query(now: datetime, batch: int, postgres: bool):
     return query
 
 
-def _claim(session: Session, facts: sla.Facts, new_check) -> bool:
-    """Without row locks (SQLite): take the ticket only if nobody moved its next check since we read it."""
-    table = Ticket.__table__
-    result = session.connection().execute(
-        update(table).where(table.c.id == facts.id, table.c.sla_next_check_at == facts.sla_next_check_at)
-        .values(sla_next_check_at=new_check))
+_TABLE = Ticket.__table__
+# Built once: constructing an UPDATE costs more than running it on SQLite.
+_CLAIM = (update(_TABLE).where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.sla_next_check_at == bindparam("b_seen"))
+          .values({name: bindparam(name) for name in sla.WRITTEN}))
+
+
+def _claim(session: Session, facts: sla.Facts, row: dict) -> bool:
+    """Without row locks (SQLite): store the ticket's new columns only if nobody moved its next check since
+    we read it — the claim and the write in one statement."""
+    result = session.connection().execute(_CLAIM, {"b_id": facts.id, "b_seen": facts.sla_next_check_at, **row})
     return result.rowcount == 1
 
 
@@ -114,6 +118,50 @@ def _event_data(step: sla.Step, facts: sla.Facts, names: list[str], policy, now:
     return data
 
 
+@dataclass
+class Work:
+    """What carrying out one ticket's due steps writes: kept apart until the ticket is known to be ours."""
+    steps: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    redispatch: list = field(default_factory=list)
+
+
+def _carry_out(session: Session, facts: sla.Facts, segments, done: set, directory: Directory,
+               now: datetime, ruleset) -> tuple[Work, dict]:
+    """The ticket's due steps, one at a time and re-planned after each (a step can open the next: a repeat,
+    a later rung), oldest first; and the ticket's columns afterwards."""
+    work = Work()
+    level = facts.escalation_level
+    for _ in range(MAX_STEPS_PER_TICKET):
+        current = sla.plan_for(session, facts, now=now, segments=segments, done=done, ruleset=ruleset)
+        if not current.due:
+            break
+        step = current.due[0]
+        recipients = directory.recipients(step, facts)
+        names = [directory.name_of(uid) for uid in recipients]
+        work.steps.append({"ticket_id": facts.id, "kind": step.kind, "target": step.target, "level": step.level,
+                           "round": step.round, "due_at": step.due_at, "done_at": now,
+                           "recipients": [{"user_id": u, "name": n} for u, n in zip(recipients, names)]})
+        data = _event_data(step, facts, names, current.policy, now)
+        work.events.append({"ticket_id": facts.id, "kind": EVENT_KINDS[step.kind], "created_at": now,
+                            "data": data, "actor_user_id": None})
+        work.notes.extend({"key": f"sla:{facts.id}:{':'.join(map(str, step.key))}:u{uid}",
+                           "event": NOTIFY_EVENTS[step.kind], "ticket_id": facts.id, "user_id": uid,
+                           "data": {"number": facts.number, **data}, "state": "pending", "created_at": now}
+                          for uid in recipients)
+        done.add(step.key)
+        if step.kind == "escalate":
+            level = max(level, step.level)
+        if step.kind == "chase" and step.level == 2:
+            work.redispatch.append((facts.id, facts.assignee_id, data["minutes"]))
+    row = sla.values(current, facts, escalation_level=level)
+    if row["sla_next_check_at"] is not None and row["sla_next_check_at"] <= now:
+        log.warning("ticket %s still due after its steps; looking again in a minute", facts.id)
+        row["sla_next_check_at"] = now + timedelta(minutes=1)
+    return work, row
+
+
 def run_due(session: Session, *, now: datetime, batch: int = BATCH) -> int:
     """Carry out every step due at `now`; returns how many steps were taken."""
     now = as_utc(now)
@@ -129,55 +177,28 @@ def run_due(session: Session, *, now: datetime, batch: int = BATCH) -> int:
         ids = [f.id for f in batch_facts]
         segments, done = sla.load_segments(session, ids), sla.load_done(session, ids)
         directory.load([f.assignee_id for f in batch_facts], [f.team_id for f in batch_facts])
-        steps, events, notes, updates, redispatch = [], [], [], [], []
+        total, updates, claimed = Work(), [], 0
+        ruleset = rules.current(session)
         for facts in batch_facts:
-            level = facts.escalation_level
-            # One step at a time, re-planning after each: a step can open the next (a repeat, a later rung),
-            # and catching up after downtime must still go oldest first.
-            for _ in range(MAX_STEPS_PER_TICKET):
-                current = sla.plan_for(session, facts, now=now, segments=segments[facts.id], done=done[facts.id])
-                if not current.due:
-                    break
-                step, policy = current.due[0], current.policy
-                recipients = directory.recipients(step, facts)
-                names = [directory.name_of(uid) for uid in recipients]
-                steps.append({"ticket_id": facts.id, "kind": step.kind, "target": step.target, "level": step.level,
-                              "round": step.round, "due_at": step.due_at, "done_at": now,
-                              "recipients": [{"user_id": u, "name": n} for u, n in zip(recipients, names)]})
-                data = _event_data(step, facts, names, policy, now)
-                events.append({"ticket_id": facts.id, "kind": EVENT_KINDS[step.kind], "created_at": now,
-                               "data": data, "actor_user_id": None})
-                for uid in recipients:
-                    notes.append({"key": f"sla:{facts.id}:{':'.join(map(str, step.key))}:u{uid}",
-                                  "event": NOTIFY_EVENTS[step.kind], "ticket_id": facts.id, "user_id": uid,
-                                  "data": {"number": facts.number, **data}, "state": "pending", "created_at": now})
-                done[facts.id].add(step.key)
-                if step.kind == "escalate":
-                    level = max(level, step.level)
-                if step.kind == "chase" and step.level == 2:
-                    redispatch.append((facts.id, facts.assignee_id, data["minutes"]))
-            row = sla.values(current, facts, escalation_level=level)
-            if row["sla_next_check_at"] is not None and row["sla_next_check_at"] <= now:
-                log.warning("ticket %s still due after its steps; looking again in a minute", facts.id)
-                row["sla_next_check_at"] = now + timedelta(minutes=1)
-            if not postgres and not _claim(session, facts, row["sla_next_check_at"]):
-                steps = [s for s in steps if s["ticket_id"] != facts.id]
-                events = [e for e in events if e["ticket_id"] != facts.id]
-                notes = [n for n in notes if n["ticket_id"] != facts.id]
-                redispatch = [r for r in redispatch if r[0] != facts.id]
-                continue
-            updates.append({"b_id": facts.id, **row})
-        if steps:
-            session.execute(insert(SlaStep), steps)
-            session.execute(insert(TicketEvent), events)
-        if notes:
-            session.execute(insert(Notification), notes)
+            work, row = _carry_out(session, facts, segments[facts.id], done[facts.id], directory, now, ruleset)
+            if postgres:
+                updates.append({"b_id": facts.id, **row})  # the row lock is our claim
+            elif not _claim(session, facts, row):
+                continue  # another scheduler moved this ticket on since we read it
+            claimed += 1
+            for name in ("steps", "events", "notes", "redispatch"):
+                getattr(total, name).extend(getattr(work, name))
+        if total.steps:
+            session.execute(insert(SlaStep), total.steps)
+            session.execute(insert(TicketEvent), total.events)
+        if total.notes:
+            session.execute(insert(Notification), total.notes)
         sla.write(session, updates)
-        for ticket_id, engineer_id, minutes in redispatch:
+        for ticket_id, engineer_id, minutes in total.redispatch:
             _redispatch(session, ticket_id, engineer_id, minutes, now)
         session.commit()
-        taken += len(steps)
-        if len(rows) < batch or not updates:  # a short batch was the last; no claim won: others are on it
+        taken += len(total.steps)
+        if len(rows) < batch or not claimed:  # the last batch, or other schedulers have these tickets
             return taken
 
 

@@ -33,7 +33,7 @@ DUE_COLUMNS = {"response": "first_response_due_at", "arrival": "arrival_due_at",
 MET_COLUMNS = {"response": "responded_at", "arrival": "arrived_at", "resolution": "resolved_at"}
 _WATCHED = ("status", "priority_id", "category_id", "service_type_id", "customer_id", "channel", "responded_at",
             "arrived_at", "resolved_at", "assignee_id", "assigned_at", "assignment_round")
-_WRITTEN = ("sla_policy_id", *DUE_COLUMNS.values(), "sla_due_at", "sla_warn_at", "sla_next_check_at",
+WRITTEN = ("sla_policy_id", *DUE_COLUMNS.values(), "sla_due_at", "sla_warn_at", "sla_next_check_at",
             "escalation_level")
 
 
@@ -258,8 +258,8 @@ def segments_or_default(facts: Facts, segments: list[Segment]) -> list[Segment]:
     return [Segment(facts.created_at, None, pause_reason(facts.status) == RUNNING, pause_reason(facts.status))]
 
 
-def plan_for(session: Session, facts: Facts, *, now: datetime, segments=None, done=None) -> Plan:
-    ruleset = rules.current(session)
+def plan_for(session: Session, facts: Facts, *, now: datetime, segments=None, done=None, ruleset=None) -> Plan:
+    ruleset = ruleset or rules.current(session)
     if segments is None:
         segments = load_segments(session, [facts.id])[facts.id]
     if done is None:
@@ -289,13 +289,13 @@ def write(session: Session, rows: list[dict], objects: dict | None = None) -> No
         return
     table = Ticket.__table__
     statement = update(table).where(table.c.id == bindparam("b_id")).values(
-        {name: bindparam(name) for name in _WRITTEN})
+        {name: bindparam(name) for name in WRITTEN})
     session.connection().execute(statement, rows)
     for row in rows:
         obj = (objects or {}).get(row["b_id"]) or session.identity_map.get(identity_key(Ticket, row["b_id"]))
         if obj is None:
             continue
-        for name in _WRITTEN:  # as if loaded: no change to flush, no reload to pay for
+        for name in WRITTEN:  # as if loaded: no change to flush, no reload to pay for
             set_committed_value(obj, name, row[name])
         obj.__dict__.pop("sla_policy", None)  # unloaded: the relationship follows the new id when next read
 
