@@ -120,3 +120,30 @@ def test_a_changed_promise_applies_to_open_tickets_at_the_next_tick(app):
         from app.models import Ticket
 
         assert db.session.get(Ticket, ticket_id).resolution_due_at == start + timedelta(hours=2)
+
+
+def test_the_scheduler_process_is_set_up_as_the_operations_guide_says(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.scheduler import build_scheduler
+
+    scheduler = build_scheduler(app, BackgroundScheduler)  # the same set-up, started paused: nothing runs
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    assert set(jobs) == {"heartbeat", "sla_steps", "auto_close_unconfirmed", "poll_mailboxes"}
+    assert str(scheduler.timezone) == "UTC"
+    for job in jobs.values():
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 300)
+    assert jobs["heartbeat"].trigger.interval.total_seconds() == 30
+    assert jobs["sla_steps"].trigger.interval.total_seconds() == 60
+
+
+def test_scheduler_tick_runs_the_named_job_and_refuses_an_unknown_one(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["scheduler", "tick", "--job", "heartbeat", "--now", "2026-11-25T10:00:00+08:00"])
+    assert result.exit_code == 0 and result.output.strip() == "heartbeat: 1"
+    result = runner.invoke(args=["scheduler", "tick", "--job", "nonsense"])
+    assert result.exit_code == 2 and "unknown job 'nonsense'" in result.output

@@ -83,13 +83,21 @@ def tick(app, now: datetime | None = None, only=()) -> dict[str, int]:
     return {job.id: run_job(app, job, now) for job in JOBS if not only or job.id in only}
 
 
-def run_forever(app) -> None:
-    from apscheduler.schedulers.blocking import BlockingScheduler
+def build_scheduler(app, scheduler_class=None):
+    """UTC, fixed job ids, late runs within 5 minutes still made (APScheduler's default grace is 1 s) and a
+    backlog of runs collapsed into one; never two runs of a job at once in this process."""
+    if scheduler_class is None:
+        from apscheduler.schedulers.blocking import BlockingScheduler as scheduler_class
 
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={
+    scheduler = scheduler_class(timezone="UTC", job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     for job in JOBS:
         scheduler.add_job(run_job, "interval", seconds=job.every_seconds, id=job.id, name=job.id, args=[app, job],
                           next_run_time=datetime.now(timezone.utc))
+    return scheduler
+
+
+def run_forever(app) -> None:
+    scheduler = build_scheduler(app)
     log.info("scheduler started with jobs: %s", ", ".join(j.id for j in JOBS))
     scheduler.start()

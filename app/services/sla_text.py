@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.services import settings
-from app.services.dispatch_text import pick
 from app.services.sla_config import TARGET_LABELS
 from app.timeutil import to_local
 

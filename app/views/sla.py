@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import case, func, select
-from wtforms import SelectField, StringField, TimeField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from app.extensions import db
@@ -28,13 +28,9 @@ from app.services.workcalendar import statutory_years
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
 from app.views.formatting import blank, label_of, local_time, sla_state, status_badge
-from app.views.staff import WEEKDAYS
+from app.views.weekly import WINDOW_FORMATTERS, window_fields
 
 DAY_KIND_LABELS = {"holiday": _l("Day off"), "workday": _l("Working day")}
-
-
-def _clock(value) -> str:
-    return value.strftime("%H:%M") if value else ""
 
 
 def _ends_after_start(form, field):
@@ -77,15 +73,9 @@ class CalendarHoursView(ModelView):
     list_columns = show_columns = ["calendar", "weekday", "starts", "ends"]
     search_columns = ["calendar", "weekday"]  # FAB has no filter for TIME columns
     add_columns = edit_columns = ["calendar", "weekday", "starts", "ends"]
-    add_form_extra_fields = edit_form_extra_fields = {
-        "weekday": SelectField(_l("Weekday"), choices=[(str(k), v) for k, v in WEEKDAYS.items()], coerce=int,
-                               widget=Select2Widget()),
-        "starts": TimeField(_l("From"), format="%H:%M", validators=[DataRequired()], widget=BS3TextFieldWidget()),
-        "ends": TimeField(_l("Until"), format="%H:%M", validators=[DataRequired(), _ends_after_start],
-                          widget=BS3TextFieldWidget()),
-    }
+    add_form_extra_fields = edit_form_extra_fields = window_fields(_ends_after_start)
     description_columns = {"ends": _l("00:00 means until midnight. A lunch break is two windows on the same day.")}
-    formatters_columns = {"weekday": lambda d: str(WEEKDAYS.get(d, d)), "starts": _clock, "ends": _clock}
+    formatters_columns = WINDOW_FORMATTERS
 
 
 @_recheck_after_change

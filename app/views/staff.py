@@ -1,30 +1,21 @@
 """Engineers (with their shifts and absences), teams and skills."""
 from flask import current_app
 from flask_appbuilder import ModelView
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, TimeField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import ValidationError
 
 from app.labels import COMMON_LABELS, SHIFT_LABELS, STAFF_LABELS
 from app.models import Engineer, EngineerAbsence, EngineerShift, Skill, Team
 from app.timeutil import from_local, to_local
 from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, local_time
+from app.views.weekly import WINDOW_FORMATTERS, window_fields
 
 
 def _after_start(form, field):
     if field.data and form.starts_at.data and field.data <= form.starts_at.data:
         raise ValidationError(_("The absence must end after it starts."))
-
-
-def _clock(value):
-    return value.strftime("%H:%M") if value is not None else ""
-
-
-WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"), 4: _l("Friday"),
-            5: _l("Saturday"), 6: _l("Sunday")}
 
 
 class EngineerShiftView(ModelView):
@@ -40,15 +31,9 @@ class EngineerShiftView(ModelView):
     list_columns = show_columns = ["engineer", "weekday", "starts", "ends"]
     search_columns = ["engineer", "weekday"]
     add_columns = edit_columns = ["engineer", "weekday", "starts", "ends"]
-    # FAB has no form field for TIME columns: WTForms' own, typed as 09:00.
-    add_form_extra_fields = edit_form_extra_fields = {
-        "weekday": SelectField(_l("Weekday"), choices=[(str(k), v) for k, v in WEEKDAYS.items()], coerce=int,
-                               widget=Select2Widget()),
-        "starts": TimeField(_l("From"), format="%H:%M", validators=[DataRequired()], widget=BS3TextFieldWidget()),
-        "ends": TimeField(_l("Until"), format="%H:%M", validators=[DataRequired()], widget=BS3TextFieldWidget()),
-    }
+    add_form_extra_fields = edit_form_extra_fields = window_fields()
     description_columns = {"ends": _l("A shift ending before it starts runs past midnight (22:00–06:00).")}
-    formatters_columns = {"weekday": lambda d: str(WEEKDAYS.get(d, d)), "starts": _clock, "ends": _clock}
+    formatters_columns = WINDOW_FORMATTERS
 
 
 class EngineerAbsenceView(ModelView):
