@@ -22,9 +22,9 @@ from bench.seed import demo_app  # noqa: E402
 
 def open_tickets(session, *, total: int, due: int, now, chunk: int = 20_000) -> None:
     """`total` open, accepted urgent tickets; `due` of them reached their 50 % reminder a minute ago."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import case, insert, literal, select
 
-    from app.models import Engineer, Priority, ServiceType, Ticket
+    from app.models import Engineer, Priority, ServiceType, SlaCheck, Ticket
     from app.services import demo
 
     urgent = session.scalar(select(Priority.id).where(Priority.code == "urgent"))
@@ -42,8 +42,6 @@ def open_tickets(session, *, total: int, due: int, now, chunk: int = 20_000) -> 
                 "number": f"BENCH{i:08d}", "channel": "phone", "status": "accepted", "subject": "热水器不出热水",
                 "priority_id": urgent, "service_type_id": remote, "assignee_id": engineer_id, "team_id": team_id,
                 "created_at": created, "updated_at": created, "responded_at": created,
-                # Due a minute ago, or later (the others' next check is still to come).
-                "sla_next_check_at": now - timedelta(minutes=1) if is_due else now + timedelta(minutes=10),
                 "sla_due_at": created + timedelta(hours=8), "version": 1, "escalation_level": 0,
                 "assignment_round": 1, "report_count": 1, "needs_review": False,
             })
@@ -51,6 +49,11 @@ def open_tickets(session, *, total: int, due: int, now, chunk: int = 20_000) -> 
             demo._copy(session, Ticket.__table__, rows)
         else:
             session.execute(insert(Ticket.__table__), rows)
+        # The next check: due a minute ago, or later (the others' 50 % point is still to come).
+        session.execute(insert(SlaCheck).from_select(["ticket_id", "next_at"], select(
+            Ticket.id, case((Ticket.created_at < now - timedelta(hours=4), literal(now - timedelta(minutes=1))),
+                            else_=literal(now + timedelta(minutes=10)))).where(
+            Ticket.number.in_([r["number"] for r in rows]))))
         session.commit()
         print(f"  {min(total, start + chunk):,} / {total:,} tickets", end="\r", flush=True)
     print()

@@ -184,21 +184,20 @@ def test_without_row_locks_a_ticket_moved_on_by_another_scheduler_is_left_alone(
     """SQLite's claim: the new columns are stored only if the next check is still the one read."""
     from sqlalchemy import update
 
-    from app.models import Customer, Ticket
+    from app.models import SlaCheck, Ticket
     from app.services import escalate, sla
 
     world = SlaWorld(session)
     world.policy(response=30, resolution=None)
     ticket = world.sla_ticket(at=T0)
-    row = session.execute(select(*sla.fact_columns()).outerjoin(Customer, Customer.id == Ticket.customer_id)
-                          .where(Ticket.id == ticket.id)).one()
-    facts = sla.facts_from_row(row)
-    later = T0 + timedelta(hours=5)
-    session.execute(update(Ticket).where(Ticket.id == ticket.id).values(sla_next_check_at=later))
-    new_columns = sla.values(sla.plan_for(session, facts, now=T0), facts, escalation_level=2)
-    assert escalate._claim(session, facts, new_columns) is False
-    assert session.scalar(select(Ticket.escalation_level).where(Ticket.id == ticket.id)) == 0
+    facts = sla.facts_from_row(session.execute(sla.facts_query().where(Ticket.id == ticket.id)).one())
+    assert facts.sla_next_check_at == T0 + timedelta(minutes=15)  # the 50 % reminder
+    later, mine = T0 + timedelta(hours=5), T0 + timedelta(hours=9)
+    session.execute(update(SlaCheck).where(SlaCheck.ticket_id == ticket.id).values(next_at=later))  # the other one
+    assert escalate._claim(session, facts, mine) is False
+    assert session.get(SlaCheck, ticket.id).next_at == later
     facts.sla_next_check_at = later
-    assert escalate._claim(session, facts, new_columns) is True
-    assert session.scalar(select(Ticket.escalation_level).where(Ticket.id == ticket.id)) == 2
+    assert escalate._claim(session, facts, mine) is True
+    session.expire_all()
+    assert session.get(SlaCheck, ticket.id).next_at == mine
     session.rollback()

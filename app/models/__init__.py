@@ -14,5 +14,5 @@ from app.models.intake import (  # noqa: F401
 from app.models.notify import Notification  # noqa: F401
 from app.models.scheduler import JobRun, SchedulerHeartbeat  # noqa: F401
 from app.models.sla import (  # noqa: F401
-    BusinessCalendar, CalendarDay, CalendarHours, EscalationStep, SlaPolicy, SlaSegment, SlaStep,
+    BusinessCalendar, CalendarDay, CalendarHours, EscalationStep, SlaCheck, SlaPolicy, SlaSegment, SlaStep,
 )

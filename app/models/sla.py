@@ -134,6 +134,16 @@ class SlaSegment(Model):
     reason: Mapped[str] = mapped_column(String(20), nullable=False)  # the ticket status that began it
 
 
+class SlaCheck(Model):
+    """When the scheduler must look at a ticket next: the earliest reminder, escalation or chase still to
+    come (a hint that may be early, never late). A narrow row of its own, indexed by time, so that the
+    scheduler moving it on does not rewrite the wide, much-indexed ticket row."""
+
+    __tablename__ = "sla_check"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True)
+    next_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+
+
 class SlaStep(Model):
     """A reminder, escalation or chase the scheduler carried out. The unique key is what makes each
     step happen once, however many scheduler processes run and however often they restart."""

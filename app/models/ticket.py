@@ -26,9 +26,7 @@ class Ticket(Model):
         Index("ix_ticket_asset_fault", "asset_id", "fault_code"),
         # Dispatch asks who last worked on a device.
         Index("ix_ticket_asset_created", "asset_id", "created_at"),
-        # The scheduler finds due reminders/escalations here, never by scanning open tickets; the at-risk
-        # board reads open running tickets by their next deadline (NULL when none runs).
-        Index("ix_ticket_sla_next_check", "sla_next_check_at"),
+        # The at-risk board reads open running tickets by their next deadline (NULL when none runs).
         Index("ix_ticket_sla_due", "sla_due_at"),
         Index("ix_ticket_team_sla_due", "team_id", "sla_due_at"),
     )
@@ -74,14 +72,12 @@ class Ticket(Model):
     resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     # SLA bookkeeping, kept by app.services.sla: the policy that applies, the earliest deadline still
-    # running, when it becomes at risk, and when the scheduler must look at the ticket next (a hint that
-    # may be early, never late). The scheduler writes these without bumping `version`, so a clerk's open
-    # form is not invalidated by a reminder.
+    # running and when it becomes at risk (when the scheduler looks next is SlaCheck). Written without
+    # bumping `version`, so a clerk's open form is not invalidated by the clock.
     sla_policy_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sla_policy.id"))
     sla_policy = relationship("SlaPolicy")
     sla_due_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     sla_warn_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
-    sla_next_check_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     # When the current engineer was put on it, and how many times one was: unaccepted work is chased per
     # assignment.

@@ -13,7 +13,7 @@ from app.models import (
     ServiceType, Skill, SparePart, Stock, StockMove, Team, Ticket, TicketEvent, Warehouse,
 )
 from app.services import demo_data as D
-from app.services import load, numbering, settings, tickets
+from app.services import load, numbering, settings, sla, tickets
 from app.services import status as st
 from app.services.bootstrap import ensure_reference_data
 from app.services.roles import CLERK, ENGINEER, MANAGER, WAREHOUSE
@@ -260,7 +260,10 @@ def bulk_tickets(session: Session, count: int, *, random_seed: int = 1, now: dat
                 progress(len(pending))
             pending = []
     elapsed = time.perf_counter() - started
-    load.recount(session)  # rows written past the ORM: the engineers' open-ticket figures are recounted
+    # Rows written past the ORM: the engineers' open-ticket figures are recounted, and the scheduler's next
+    # tick works out the open tickets' deadlines (their clocks have no segments: they ran since creation).
+    load.recount(session)
+    sla.recheck_open(session, now=now)
     session.commit()
     return count / elapsed if elapsed > 0 else float("inf")
 
@@ -349,8 +352,6 @@ def _bulk_row(rng, pools, now, created) -> dict:
         "category_id": pools["category"][category], "service_type_id": pools["service_type"][service_type],
         "priority_id": pools["priority"][priority], "status": status, "subject": subject,
         "description": description, "team_id": team_id, "assignee_id": engineer_id,
-        # Deadlines are worked out by the scheduler's first tick (the clock has no segments for these rows).
-        "sla_next_check_at": now if status in st.OPEN_STATUSES else None,
         "responded_at": handled if engineer_id else None,
         "resolved_at": min(resolved, now) if done else None,
         "closed_at": min(resolved + timedelta(days=3), now) if status == st.CLOSED else None,

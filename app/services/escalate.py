@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Customer, Engineer, Notification, SlaStep, Team, Ticket, TicketEvent, User
+from app.models import Engineer, Notification, SlaCheck, SlaStep, Team, Ticket, TicketEvent, User
 from app.models.sla import SlaPolicy  # noqa: F401  (mapper configured for the roles lookup below)
 from app.services import rules, sla
 from app.timeutil import as_utc
@@ -77,25 +77,27 @@ class Directory:
 
 
 def _due_query(now: datetime, batch: int, postgres: bool):
-    query = (select(*sla.fact_columns()).outerjoin(Customer, Customer.id == Ticket.customer_id)
-             .where(Ticket.sla_next_check_at <= now).order_by(Ticket.sla_next_check_at, Ticket.id).limit(batch))
+    query = (sla.facts_query(checked_only=True).where(SlaCheck.next_at <= now).order_by(SlaCheck.next_at, SlaCheck.ticket_id)
+             .limit(batch))
     if postgres:
-        # FOR NO KEY UPDATE: rows a clerk is changing are skipped, but not rows that only gain a timeline
-        # event or an attachment (those take a key-share lock for their foreign key).
-        query = query.with_for_update(skip_locked=True, key_share=True, of=Ticket)
+        # Both rows, FOR NO KEY UPDATE: a second scheduler skips the ticket, and so does this one while a
+        # clerk is changing it (that change recomputes the clock anyway) — never a lock cycle with the
+        # clerk's flush, which writes the ticket and then its next check. A row that only gains a timeline
+        # event or an attachment (a key-share lock for the foreign key) is not skipped.
+        query = query.with_for_update(skip_locked=True, key_share=True, of=[Ticket, SlaCheck])
     return query
 
 
-_TABLE = Ticket.__table__
+_CHECKS = SlaCheck.__table__
 # Built once: constructing an UPDATE costs more than running it on SQLite.
-_CLAIM = (update(_TABLE).where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.sla_next_check_at == bindparam("b_seen"))
-          .values({name: bindparam(name) for name in sla.WRITTEN}))
+_CLAIM = (update(_CHECKS).where(_CHECKS.c.ticket_id == bindparam("b_id"), _CHECKS.c.next_at == bindparam("b_seen"))
+          .values(next_at=bindparam("b_next")))
 
 
-def _claim(session: Session, facts: sla.Facts, row: dict) -> bool:
-    """Without row locks (SQLite): store the ticket's new columns only if nobody moved its next check since
-    we read it — the claim and the write in one statement."""
-    result = session.connection().execute(_CLAIM, {"b_id": facts.id, "b_seen": facts.sla_next_check_at, **row})
+def _claim(session: Session, facts: sla.Facts, next_at) -> bool:
+    """Without row locks (SQLite): move the ticket's next check on only if nobody has since we read it."""
+    result = session.connection().execute(_CLAIM, {"b_id": facts.id, "b_seen": facts.sla_next_check_at,
+                                                   "b_next": next_at})
     return result.rowcount == 1
 
 
@@ -156,9 +158,9 @@ def _carry_out(session: Session, facts: sla.Facts, segments, done: set, director
         if step.kind == "chase" and step.level == 2:
             work.redispatch.append((facts.id, facts.assignee_id, data["minutes"]))
     row = sla.values(current, facts, escalation_level=level)
-    if row["sla_next_check_at"] is not None and row["sla_next_check_at"] <= now:
+    if row["next_at"] is not None and row["next_at"] <= now:
         log.warning("ticket %s still due after its steps; looking again in a minute", facts.id)
-        row["sla_next_check_at"] = now + timedelta(minutes=1)
+        row["next_at"] = now + timedelta(minutes=1)
     return work, row
 
 
@@ -177,15 +179,14 @@ def run_due(session: Session, *, now: datetime, batch: int = BATCH) -> int:
         ids = [f.id for f in batch_facts]
         segments, done = sla.load_segments(session, ids), sla.load_done(session, ids)
         directory.load([f.assignee_id for f in batch_facts], [f.team_id for f in batch_facts])
-        total, updates, claimed = Work(), [], 0
+        total, plans = Work(), []
         ruleset = rules.current(session)
         for facts in batch_facts:
             work, row = _carry_out(session, facts, segments[facts.id], done[facts.id], directory, now, ruleset)
-            if postgres:
-                updates.append({"b_id": facts.id, **row})  # the row lock is our claim
-            elif not _claim(session, facts, row):
+            # On PostgreSQL the row lock is our claim; elsewhere a conditional UPDATE is.
+            if not postgres and not _claim(session, facts, row["next_at"]):
                 continue  # another scheduler moved this ticket on since we read it
-            claimed += 1
+            plans.append((facts, row))
             for name in ("steps", "events", "notes", "redispatch"):
                 getattr(total, name).extend(getattr(work, name))
         if total.steps:
@@ -193,12 +194,12 @@ def run_due(session: Session, *, now: datetime, batch: int = BATCH) -> int:
             session.execute(insert(TicketEvent), total.events)
         if total.notes:
             session.execute(insert(Notification), total.notes)
-        sla.write(session, updates)
+        sla.write(session, plans, next_checks=postgres)
         for ticket_id, engineer_id, minutes in total.redispatch:
             _redispatch(session, ticket_id, engineer_id, minutes, now)
         session.commit()
         taken += len(total.steps)
-        if len(rows) < batch or not claimed:  # the last batch, or other schedulers have these tickets
+        if len(rows) < batch or not plans:  # the last batch, or other schedulers have these tickets
             return taken
 
 

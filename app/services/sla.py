@@ -14,12 +14,12 @@ the same plan to carry out what is due.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, event, inspect, select, update
+from sqlalchemy import DateTime, bindparam, event, insert, inspect, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from app.models import Customer, SlaSegment, SlaStep, Ticket
+from app.models import Customer, SlaCheck, SlaSegment, SlaStep, Ticket
 from app.services import rules
 from app.services import status as st
 from app.services.sla_config import Policy, SlaConfig
@@ -33,8 +33,8 @@ DUE_COLUMNS = {"response": "first_response_due_at", "arrival": "arrival_due_at",
 MET_COLUMNS = {"response": "responded_at", "arrival": "arrived_at", "resolution": "resolved_at"}
 _WATCHED = ("status", "priority_id", "category_id", "service_type_id", "customer_id", "channel", "responded_at",
             "arrived_at", "resolved_at", "assignee_id", "assigned_at", "assignment_round")
-WRITTEN = ("sla_policy_id", *DUE_COLUMNS.values(), "sla_due_at", "sla_warn_at", "sla_next_check_at",
-            "escalation_level")
+# The ticket columns a plan sets (the next check has its own table, SlaCheck).
+WRITTEN = ("sla_policy_id", *DUE_COLUMNS.values(), "sla_due_at", "sla_warn_at", "escalation_level")
 
 
 def pause_reason(status: str) -> str:
@@ -65,11 +65,13 @@ class Facts:
     first_response_due_at: datetime | None = None
     arrival_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
-    sla_next_check_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    sla_warn_at: datetime | None = None
     number: str | None = None
+    sla_next_check_at: datetime | None = None  # SlaCheck.next_at, when read by the scheduler
 
 
-FACT_COLUMNS = [c for c in Facts.__dataclass_fields__ if c != "customer_tier"]
+FACT_COLUMNS = [c for c in Facts.__dataclass_fields__ if c not in ("customer_tier", "sla_next_check_at")]
 
 
 @dataclass(frozen=True)
@@ -225,12 +227,18 @@ def plan(facts: Facts, segments: list[Segment], done: set, config: SlaConfig, *,
 
 # -- reading tickets ----------------------------------------------------------------------------------------
 
-def fact_columns():
-    return [getattr(Ticket, name) for name in FACT_COLUMNS] + [Customer.tier.label("customer_tier")]
+def facts_query(*, checked_only: bool = False):
+    """Tickets as Facts rows: their own columns, the customer's tier and the next check (only tickets that
+    have one: an inner join, which row locks need)."""
+    query = (select(*[getattr(Ticket, name) for name in FACT_COLUMNS], Customer.tier.label("customer_tier"),
+                    SlaCheck.next_at.label("sla_next_check_at")).select_from(Ticket))
+    query = (query.join(SlaCheck, SlaCheck.ticket_id == Ticket.id) if checked_only
+             else query.outerjoin(SlaCheck, SlaCheck.ticket_id == Ticket.id))
+    return query.outerjoin(Customer, Customer.id == Ticket.customer_id)
 
 
 def facts_from_row(row) -> Facts:
-    return Facts(**{name: getattr(row, name) for name in (*FACT_COLUMNS, "customer_tier")})
+    return Facts(**{name: getattr(row, name) for name in (*FACT_COLUMNS, "customer_tier", "sla_next_check_at")})
 
 
 def load_segments(session: Session, ticket_ids) -> dict[int, list[Segment]]:
@@ -270,11 +278,10 @@ def plan_for(session: Session, facts: Facts, *, now: datetime, segments=None, do
 
 
 def values(result: Plan, facts: Facts, *, escalation_level: int | None = None) -> dict:
-    """The ticket columns a plan sets."""
+    """The ticket columns a plan sets ("b_id" and WRITTEN) and its next check ("next_at")."""
     row = {
-        "sla_policy_id": result.policy.id if result.policy else None,
-        "sla_due_at": result.sla_due_at, "sla_warn_at": result.sla_warn_at,
-        "sla_next_check_at": result.next_check_at,
+        "b_id": facts.id, "sla_policy_id": result.policy.id if result.policy else None,
+        "sla_due_at": result.sla_due_at, "sla_warn_at": result.sla_warn_at, "next_at": result.next_check_at,
         "escalation_level": facts.escalation_level if escalation_level is None else escalation_level,
     }
     for target, column in DUE_COLUMNS.items():
@@ -282,16 +289,38 @@ def values(result: Plan, facts: Facts, *, escalation_level: int | None = None) -
     return row
 
 
-def write(session: Session, rows: list[dict], objects: dict | None = None) -> None:
-    """Store plans (each row has "b_id" and the columns of `values`) without touching `version`, and show
-    them on the loaded tickets (`objects`: the ones a flush is handling, not yet in the identity map)."""
-    if not rows:
-        return
-    table = Ticket.__table__
-    statement = update(table).where(table.c.id == bindparam("b_id")).values(
-        {name: bindparam(name) for name in WRITTEN})
-    session.connection().execute(statement, rows)
-    for row in rows:
+_TICKET_UPDATE = update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("b_id")).values(
+    {**{name: bindparam(name) for name in WRITTEN},
+     "updated_at": Ticket.__table__.c.updated_at})  # the clock is bookkeeping, not a change anyone made
+_UPSERTS: dict = {}
+
+
+def _next_check_upsert(dialect: str):
+    """INSERT … ON CONFLICT (ticket_id) DO UPDATE, in the dialect's own words (both speak it)."""
+    if dialect not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(SlaCheck.__table__)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(index_elements=["ticket_id"],
+                                                            set_={"next_at": statement.excluded.next_at})
+    return _UPSERTS[dialect]
+
+
+def write(session: Session, plans: list[tuple[Facts, dict]], objects: dict | None = None, *,
+          next_checks: bool = True) -> None:
+    """Store plans — `values` rows with the Facts they were made from — without touching the ticket's
+    `version`: the ticket columns only where they changed, the next checks unless the caller already did.
+    Loaded tickets (`objects`: the ones a flush is handling, not yet in the identity map) show the result."""
+    changed = [row for facts, row in plans if any(row[name] != getattr(facts, name) for name in WRITTEN)]
+    connection = session.connection()
+    if changed:
+        connection.execute(_TICKET_UPDATE, changed)
+    if next_checks and plans:
+        connection.execute(_next_check_upsert(session.get_bind().dialect.name),
+                           [{"ticket_id": row["b_id"], "next_at": row["next_at"]} for _, row in plans])
+    for row in changed:
         obj = (objects or {}).get(row["b_id"]) or session.identity_map.get(identity_key(Ticket, row["b_id"]))
         if obj is None:
             continue
@@ -347,15 +376,15 @@ def _keep_clock(session, flush_context):
     segments = load_segments(session, old_ids) if old_ids else {}
     done = load_done(session, old_ids) if old_ids else {}
     tiers = _tiers(session, [t for t, _, _ in touched])
-    rows = []
+    plans = []
     for ticket, _, is_new in touched:
         facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS}, customer_tier=tiers.get(ticket.id))
         now = ticket.updated_at or ticket.created_at
         result = plan_for(session, facts, now=now,
                           segments=segments_or_default(facts, []) if is_new else segments[ticket.id],
                           done=set() if is_new else done[ticket.id])
-        rows.append({"b_id": ticket.id, **values(result, facts)})
-    write(session, rows, {ticket.id: ticket for ticket, _, _ in touched})
+        plans.append((facts, values(result, facts)))
+    write(session, plans, {ticket.id: ticket for ticket, _, _ in touched})
 
 
 def _tiers(session: Session, tickets) -> dict[int, str]:
@@ -380,16 +409,15 @@ def refresh(session: Session, ticket_ids, *, now: datetime) -> int:
     ids = list(ticket_ids)
     if not ids:
         return 0
-    rows = session.execute(select(*fact_columns()).outerjoin(Customer, Customer.id == Ticket.customer_id)
-                           .where(Ticket.id.in_(ids))).all()
+    rows = session.execute(facts_query().where(Ticket.id.in_(ids))).all()
     segments, done = load_segments(session, ids), load_done(session, ids)
-    updates = []
+    plans = []
     for row in rows:
         facts = facts_from_row(row)
         result = plan_for(session, facts, now=now, segments=segments[facts.id], done=done[facts.id])
-        updates.append({"b_id": facts.id, **values(result, facts)})
-    write(session, updates)
-    return len(updates)
+        plans.append((facts, values(result, facts)))
+    write(session, plans)
+    return len(plans)
 
 
 def on_assigned(ticket: Ticket, *, now: datetime) -> None:
@@ -451,9 +479,13 @@ def clock_view(session: Session, ticket: Ticket, *, now: datetime) -> ClockView:
 
 
 def recheck_open(session: Session, *, now: datetime) -> int:
-    """After a policy or calendar change: have the scheduler recompute every open ticket at its next tick."""
-    table = Ticket.__table__
-    result = session.execute(update(table).where(
-        table.c.status.in_(sorted(st.OPEN_STATUSES)),
-        (table.c.sla_next_check_at.is_(None)) | (table.c.sla_next_check_at > now)).values(sla_next_check_at=now))
-    return result.rowcount
+    """After a policy or calendar change (or tickets written in bulk): have the scheduler recompute every
+    open ticket at its next tick. Returns how many it will look at."""
+    open_ids = select(Ticket.id).where(Ticket.status.in_(sorted(st.OPEN_STATUSES)))
+    moved = session.execute(update(SlaCheck).where(
+        SlaCheck.ticket_id.in_(open_ids), SlaCheck.next_at.is_(None) | (SlaCheck.next_at > now))
+        .values(next_at=now).execution_options(synchronize_session=False)).rowcount
+    missing = open_ids.where(~select(SlaCheck.ticket_id).where(SlaCheck.ticket_id == Ticket.id).exists())
+    added = session.execute(insert(SlaCheck).from_select(
+        ["ticket_id", "next_at"], missing.add_columns(literal(now, DateTime)))).rowcount
+    return moved + added

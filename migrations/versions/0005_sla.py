@@ -152,6 +152,15 @@ def upgrade():
     with op.batch_alter_table('sla_segment', schema=None) as batch_op:
         batch_op.create_index('ix_sla_segment_ticket_started', ['ticket_id', 'started_at'], unique=False)
 
+    op.create_table('sla_check',
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('next_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id')
+    )
+    with op.batch_alter_table('sla_check', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sla_check_next_at'), ['next_at'], unique=False)
+
     op.create_table('sla_step',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -177,19 +186,17 @@ def upgrade():
         batch_op.add_column(sa.Column('sla_policy_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('sla_due_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('sla_warn_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('sla_next_check_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('escalation_level', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('assigned_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('assignment_round', sa.Integer(), nullable=False, server_default='0'))
         batch_op.create_index('ix_ticket_sla_due', ['sla_due_at'], unique=False)
-        batch_op.create_index('ix_ticket_sla_next_check', ['sla_next_check_at'], unique=False)
         batch_op.create_index('ix_ticket_team_sla_due', ['team_id', 'sla_due_at'], unique=False)
         batch_op.create_foreign_key('fk_ticket_sla_policy_id', 'sla_policy', ['sla_policy_id'], ['id'])
 
     # ### end Alembic commands ###
 
     # Open tickets get their SLA worked out by the scheduler's next tick (policies are seeded by `init`).
-    op.execute("UPDATE ticket SET sla_next_check_at = CURRENT_TIMESTAMP "
+    op.execute("INSERT INTO sla_check (ticket_id, next_at) SELECT id, CURRENT_TIMESTAMP FROM ticket "
                "WHERE status IN ('new', 'assigned', 'accepted', 'in_progress', 'waiting_customer', "
                "'waiting_parts', 'reopened')")
 
@@ -199,12 +206,10 @@ def downgrade():
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_constraint('fk_ticket_sla_policy_id', type_='foreignkey')
         batch_op.drop_index('ix_ticket_team_sla_due')
-        batch_op.drop_index('ix_ticket_sla_next_check')
         batch_op.drop_index('ix_ticket_sla_due')
         batch_op.drop_column('assignment_round')
         batch_op.drop_column('assigned_at')
         batch_op.drop_column('escalation_level')
-        batch_op.drop_column('sla_next_check_at')
         batch_op.drop_column('sla_warn_at')
         batch_op.drop_column('sla_due_at')
         batch_op.drop_column('sla_policy_id')
@@ -216,6 +221,10 @@ def downgrade():
         batch_op.drop_column('accept_remind_minutes')
 
     op.drop_table('sla_step')
+    with op.batch_alter_table('sla_check', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sla_check_next_at'))
+
+    op.drop_table('sla_check')
     with op.batch_alter_table('sla_segment', schema=None) as batch_op:
         batch_op.drop_index('ix_sla_segment_ticket_started')
 
