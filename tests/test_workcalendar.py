@@ -144,3 +144,26 @@ def test_local_dates_follow_the_calendars_zone():
     instant = datetime(2026, 11, 25, 17, 0)  # UTC: already the 26th in Shanghai
     assert SHANGHAI.local_date(instant) == date(2026, 11, 26)
     assert datetime(2026, 11, 26, 1, tzinfo=ZoneInfo("Asia/Shanghai")).date() == date(2026, 11, 26)
+
+
+segment_lengths = s.lists(s.tuples(s.booleans(), s.timedeltas(min_value=timedelta(minutes=1),
+                                                             max_value=timedelta(days=3))), min_size=1, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(calendars, instants, segment_lengths, s.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)))
+def test_a_clock_with_pauses_reaches_its_deadline_after_exactly_the_promised_running_time(cal, start, lengths,
+                                                                                          promised):
+    """Whatever the pauses, the deadline is where the running working time adds up to the promise."""
+    from app.services.sla import Clock, Segment
+
+    segments, at = [], start
+    for running, length in lengths:
+        segments.append(Segment(at, at + length, running, "running" if running else "waiting_customer"))
+        at += length
+    segments[-1] = Segment(segments[-1].started_at, None, True, "running")  # the clock runs now
+    deadline = Clock(cal, segments).instant_at(promised)
+    assert deadline is not None and deadline >= start
+    assert Clock(cal, segments).elapsed(deadline) == promised
+    # Paused stretches never count: the deadline is never earlier than without them.
+    assert deadline >= cal.add(start, promised)

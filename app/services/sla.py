@@ -89,10 +89,6 @@ class Clock:
         self.calendar = calendar
         self.segments = segments
 
-    @property
-    def running(self) -> bool:
-        return bool(self.segments) and self.segments[-1].ended_at is None and self.segments[-1].running
-
     def instant_at(self, amount: timedelta) -> datetime | None:
         """When `amount` of running working time is (or was) reached; None while the clock stands still
         before reaching it."""
@@ -308,11 +304,10 @@ def _next_check_upsert(dialect: str):
     return _UPSERTS[dialect]
 
 
-def write(session: Session, plans: list[tuple[Facts, dict]], objects: dict | None = None, *,
-          next_checks: bool = True) -> None:
+def write(session: Session, plans: list[tuple[Facts, dict]], *, next_checks: bool = True) -> None:
     """Store plans — `values` rows with the Facts they were made from — without touching the ticket's
     `version`: the ticket columns only where they changed, the next checks unless the caller already did.
-    Loaded tickets (`objects`: the ones a flush is handling, not yet in the identity map) show the result."""
+    Tickets loaded in the session show the result."""
     changed = [row for facts, row in plans if any(row[name] != getattr(facts, name) for name in WRITTEN)]
     connection = session.connection()
     if changed:
@@ -321,7 +316,7 @@ def write(session: Session, plans: list[tuple[Facts, dict]], objects: dict | Non
         connection.execute(_next_check_upsert(session.get_bind().dialect.name),
                            [{"ticket_id": row["b_id"], "next_at": row["next_at"]} for _, row in plans])
     for row in changed:
-        obj = (objects or {}).get(row["b_id"]) or session.identity_map.get(identity_key(Ticket, row["b_id"]))
+        obj = session.identity_map.get(identity_key(Ticket, row["b_id"]))
         if obj is None:
             continue
         for name in WRITTEN:  # as if loaded: no change to flush, no reload to pay for
@@ -331,18 +326,52 @@ def write(session: Session, plans: list[tuple[Facts, dict]], objects: dict | Non
 
 # -- keeping the clock in the same flush as the change ----------------------------------------------------
 
-def _touched(session: Session) -> list[tuple[Ticket, str | None, bool]]:
-    """(ticket, previous status, is new) for tickets whose clock may have changed in this flush."""
+def _fk(ticket: Ticket, name: str):
+    """A foreign key of a ticket not flushed yet: set directly, or through its relationship."""
+    value = getattr(ticket, name)
+    if value is None and name.endswith("_id"):
+        related = ticket.__dict__.get(name[:-3])
+        value = getattr(related, "id", None)
+    return value
+
+
+@event.listens_for(Session, "before_flush")
+def _start_clock(session, flush_context, instances):
+    """A new ticket's clock, deadlines and next check go into its own INSERT (its clock is one segment,
+    running since it was created, with nothing done yet): nothing to read, no second write of the row."""
+    new = [obj for obj in session.new if isinstance(obj, Ticket)]
+    if not new:
+        return
+    with session.no_autoflush:
+        for ticket in new:
+            customer = ticket.__dict__.get("customer")
+            if customer is None and ticket.customer_id is not None:
+                customer = session.get(Customer, ticket.customer_id)
+            facts = Facts(**{name: _fk(ticket, name) for name in FACT_COLUMNS},
+                          customer_tier=customer.tier if customer is not None else None)
+            facts.assignment_round = facts.assignment_round or 0
+            facts.escalation_level = facts.escalation_level or 0
+            now = ticket.updated_at or ticket.created_at
+            segment = segments_or_default(facts, [])[0]
+            result = plan_for(session, facts, now=now, segments=[segment], done=set())
+            row = values(result, facts)
+            for name in WRITTEN:
+                setattr(ticket, name, row[name])
+            session.add(SlaSegment(ticket=ticket, started_at=segment.started_at, running=segment.running,
+                                   reason=segment.reason))
+            session.add(SlaCheck(ticket=ticket, next_at=row["next_at"]))
+
+
+def _touched(session: Session) -> list[tuple[Ticket, str]]:
+    """(ticket, previous status) for stored tickets whose clock may have changed in this flush."""
     found = []
-    for obj in (*session.new, *session.dirty):
-        if not isinstance(obj, Ticket) or obj in session.deleted:
+    for obj in session.dirty:
+        if not isinstance(obj, Ticket) or obj in session.deleted or obj in session.new:
             continue
         state = inspect(obj)
-        if obj in session.new:
-            found.append((obj, None, True))
-        elif any(state.attrs[name].history.has_changes() for name in _WATCHED):
+        if any(state.attrs[name].history.has_changes() for name in _WATCHED):
             history = state.attrs.status.history
-            found.append((obj, history.deleted[0] if history.deleted else obj.status, False))
+            found.append((obj, history.deleted[0] if history.deleted else obj.status))
     return found
 
 
@@ -350,13 +379,10 @@ def _segment_rows(session: Session, touched) -> None:
     """Close and open segments where a status change starts or stops the clock or changes why it stands."""
     table = SlaSegment.__table__
     inserts = []
-    for ticket, previous, is_new in touched:
+    for ticket, previous in touched:
         now = ticket.updated_at or ticket.created_at
         reason = pause_reason(ticket.status)
-        if is_new:
-            inserts.append({"ticket_id": ticket.id, "started_at": ticket.created_at, "ended_at": None,
-                            "running": reason == RUNNING, "reason": reason})
-        elif previous != ticket.status and pause_reason(previous) != reason:
+        if previous != ticket.status and pause_reason(previous) != reason:
             session.connection().execute(update(table).where(table.c.ticket_id == ticket.id,
                                                              table.c.ended_at.is_(None)).values(ended_at=now))
             inserts.append({"ticket_id": ticket.id, "started_at": now, "ended_at": None,
@@ -367,24 +393,22 @@ def _segment_rows(session: Session, touched) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _keep_clock(session, flush_context):
+    """A stored ticket changed: close or open segments, then recompute from them (after the flush, when its
+    foreign keys are final and the new segment is readable)."""
     touched = _touched(session)
     if not touched:
         return
     _segment_rows(session, touched)
-    # A new ticket's clock is the one segment just written and nothing done yet: no need to read them.
-    old_ids = [t.id for t, _, is_new in touched if not is_new]
-    segments = load_segments(session, old_ids) if old_ids else {}
-    done = load_done(session, old_ids) if old_ids else {}
-    tiers = _tiers(session, [t for t, _, _ in touched])
+    ids = [t.id for t, _ in touched]
+    segments, done = load_segments(session, ids), load_done(session, ids)
+    tiers = _tiers(session, [t for t, _ in touched])
     plans = []
-    for ticket, _, is_new in touched:
+    for ticket, _ in touched:
         facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS}, customer_tier=tiers.get(ticket.id))
         now = ticket.updated_at or ticket.created_at
-        result = plan_for(session, facts, now=now,
-                          segments=segments_or_default(facts, []) if is_new else segments[ticket.id],
-                          done=set() if is_new else done[ticket.id])
+        result = plan_for(session, facts, now=now, segments=segments[ticket.id], done=done[ticket.id])
         plans.append((facts, values(result, facts)))
-    write(session, plans, {ticket.id: ticket for ticket, _, _ in touched})
+    write(session, plans)
 
 
 def _tiers(session: Session, tickets) -> dict[int, str]:
@@ -402,22 +426,6 @@ def _tiers(session: Session, tickets) -> dict[int, str]:
         tiers.update(session.execute(select(Ticket.id, Customer.tier).join(Customer, Customer.id == Ticket.customer_id)
                                      .where(Ticket.id.in_(missing))).all())
     return tiers
-
-
-def refresh(session: Session, ticket_ids, *, now: datetime) -> int:
-    """Recompute the given tickets' deadlines (after a policy or calendar change); returns how many."""
-    ids = list(ticket_ids)
-    if not ids:
-        return 0
-    rows = session.execute(facts_query().where(Ticket.id.in_(ids))).all()
-    segments, done = load_segments(session, ids), load_done(session, ids)
-    plans = []
-    for row in rows:
-        facts = facts_from_row(row)
-        result = plan_for(session, facts, now=now, segments=segments[facts.id], done=done[facts.id])
-        plans.append((facts, values(result, facts)))
-    write(session, plans)
-    return len(plans)
 
 
 def on_assigned(ticket: Ticket, *, now: datetime) -> None:
@@ -443,7 +451,6 @@ class ClockView:
     lines: list
     segments: list
     paused_for: dict  # pause reason -> working time it stood still
-    running: bool
 
 
 def clock_view(session: Session, ticket: Ticket, *, now: datetime) -> ClockView:
@@ -475,7 +482,7 @@ def clock_view(session: Session, ticket: Ticket, *, now: datetime) -> ClockView:
                 warn = clock.instant_at(_warn_amount(policy, target))
                 state = "at_risk" if warn is not None and warn <= now else "running"
             lines.append(TargetLine(target, promised, deadline, met_at, state))
-    return ClockView(policy, lines, segments, paused_for, Clock(None, segments).running)
+    return ClockView(policy, lines, segments, paused_for)
 
 
 def recheck_open(session: Session, *, now: datetime) -> int:
