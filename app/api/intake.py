@@ -16,7 +16,7 @@ from app.access import current_user
 from app.api.intake_schemas import CallSchema, IntakeSchema, IotSchema, first_error
 from app.channels import email as email_channel
 from app.extensions import db
-from app.services import explain, recognise, tokens
+from app.services import explain, recognise, rules, tokens
 from app.services import status as st
 from app.services.errors import ServiceError
 from app.services.intake import Attachment, IntakeRequest, IntakeResult, intake
@@ -84,6 +84,7 @@ class IntakeApi(BaseApi):
         body = {"outcome": result.outcome, "replayed": result.replayed,
                 "reasons": [{**r, "text": text} for r, text in zip(result.reasons, texts)]}
         if ticket is not None:
+            policy = rules.current(db.session).sla.policy(ticket.sla_policy_id)  # compiled: no query
             body.update({
                 "id": ticket.id, "number": ticket.number, "status": ticket.status,
                 "status_label": st.label(ticket.status),
@@ -95,7 +96,7 @@ class IntakeApi(BaseApi):
                              "verified": ticket.customer.verified} if ticket.customer else None,
                 "asset": {"id": ticket.asset.id, "serial_number": ticket.asset.serial_number}
                 if ticket.asset else None,
-                "sla": {"policy": ticket.sla_policy.name if ticket.sla_policy else None,
+                "sla": {"policy": policy.name if policy is not None else None,
                         "first_response_due_at": _iso(ticket.first_response_due_at),
                         "arrival_due_at": _iso(ticket.arrival_due_at),
                         "resolution_due_at": _iso(ticket.resolution_due_at),

@@ -128,7 +128,6 @@ class SlaSegment(Model):
     __table_args__ = (Index("ix_sla_segment_ticket_started", "ticket_id", "started_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False)
-    ticket = relationship("Ticket")
     started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     running: Mapped[bool] = mapped_column(Boolean, nullable=False)
@@ -142,7 +141,6 @@ class SlaCheck(Model):
 
     __tablename__ = "sla_check"
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True)
-    ticket = relationship("Ticket")
     next_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
 
 

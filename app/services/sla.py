@@ -337,11 +337,14 @@ def _fk(ticket: Ticket, name: str):
 
 @event.listens_for(Session, "before_flush")
 def _start_clock(session, flush_context, instances):
-    """A new ticket's clock, deadlines and next check go into its own INSERT (its clock is one segment,
-    running since it was created, with nothing done yet): nothing to read, no second write of the row."""
+    """A new ticket's deadlines go into its own INSERT (its clock is one segment, running since it was
+    created, with nothing done yet): nothing to read, no second write of the row. Its next check is written
+    after the flush, when it has an id, with a plain INSERT (as an ORM object it costs the unit of work more
+    than the statement costs the database)."""
     new = [obj for obj in session.new if isinstance(obj, Ticket)]
     if not new:
         return
+    started = flush_context.attributes.setdefault("sla_started", [])
     with session.no_autoflush:
         for ticket in new:
             customer = ticket.__dict__.get("customer")
@@ -352,14 +355,18 @@ def _start_clock(session, flush_context, instances):
             facts.assignment_round = facts.assignment_round or 0
             facts.escalation_level = facts.escalation_level or 0
             now = ticket.updated_at or ticket.created_at
-            segment = segments_or_default(facts, [])[0]
-            result = plan_for(session, facts, now=now, segments=[segment], done=set())
+            result = plan_for(session, facts, now=now, segments=segments_or_default(facts, []), done=set())
             row = values(result, facts)
             for name in WRITTEN:
                 setattr(ticket, name, row[name])
-            session.add(SlaSegment(ticket=ticket, started_at=segment.started_at, running=segment.running,
-                                   reason=segment.reason))
-            session.add(SlaCheck(ticket=ticket, next_at=row["next_at"]))
+            started.append((ticket, row["next_at"]))
+
+
+def _write_started(session: Session, started) -> None:
+    # The first segment stays implicit (running, or paused, since creation: segments_or_default) until
+    # the first status change that starts or stops the clock writes it down.
+    session.connection().execute(SlaCheck.__table__.insert(),
+                                 [{"ticket_id": t.id, "next_at": at} for t, at in started])
 
 
 def _touched(session: Session) -> list[tuple[Ticket, str]]:
@@ -383,8 +390,12 @@ def _segment_rows(session: Session, touched) -> None:
         now = ticket.updated_at or ticket.created_at
         reason = pause_reason(ticket.status)
         if previous != ticket.status and pause_reason(previous) != reason:
-            session.connection().execute(update(table).where(table.c.ticket_id == ticket.id,
-                                                             table.c.ended_at.is_(None)).values(ended_at=now))
+            closed = session.connection().execute(update(table).where(
+                table.c.ticket_id == ticket.id, table.c.ended_at.is_(None)).values(ended_at=now)).rowcount
+            if not closed:  # the implicit first segment, from creation until now, is written down first
+                was = pause_reason(previous)
+                inserts.append({"ticket_id": ticket.id, "started_at": ticket.created_at, "ended_at": now,
+                                "running": was == RUNNING, "reason": was})
             inserts.append({"ticket_id": ticket.id, "started_at": now, "ended_at": None,
                             "running": reason == RUNNING, "reason": reason})
     if inserts:
@@ -395,6 +406,9 @@ def _segment_rows(session: Session, touched) -> None:
 def _keep_clock(session, flush_context):
     """A stored ticket changed: close or open segments, then recompute from them (after the flush, when its
     foreign keys are final and the new segment is readable)."""
+    started = flush_context.attributes.get("sla_started")
+    if started:
+        _write_started(session, started)
     touched = _touched(session)
     if not touched:
         return
