@@ -104,7 +104,8 @@ def main():
     print(f"database: {big['dialect']}")
     for world in (big, small):
         print(f"{world['total']:>9,} open, {world['due']:,} due: one tick {world['tick_s']:.2f} s "
-              f"({world['due'] / world['tick_s']:,.0f} steps/s); next tick with nothing due {world['idle_s'] * 1000:.0f} ms"
+              f"({world['due'] / world['tick_s']:,.0f} steps/s); "
+              f"next tick with nothing due {world['idle_s'] * 1000:.0f} ms"
               f"  [seeded in {world['seed_s']:.0f} s]")
     ratio = big["tick_s"] / small["tick_s"]
     print(f"ratio big/small: {ratio:.2f}× (target ≤ 1.3×); slowest tick {max(big['tick_s'], small['tick_s']):.2f} s "

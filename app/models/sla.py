@@ -24,7 +24,8 @@ class BusinessCalendar(BilingualNameMixin, TimestampMixin, Model):
     always_open: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     statutory_holidays: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     hours: Mapped[list["CalendarHours"]] = relationship(
-        back_populates="calendar", cascade="all, delete-orphan", order_by="(CalendarHours.weekday, CalendarHours.starts)")
+        back_populates="calendar", cascade="all, delete-orphan",
+        order_by="(CalendarHours.weekday, CalendarHours.starts)")
     days: Mapped[list["CalendarDay"]] = relationship(
         back_populates="calendar", cascade="all, delete-orphan", order_by="CalendarDay.day")
 

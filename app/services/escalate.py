@@ -2,11 +2,11 @@
 and chasing engineers who have not accepted an assignment — each step exactly once.
 
 Due tickets are found through their indexed next-check time, a batch at a time, in one transaction per
-batch: the rows are locked with FOR UPDATE SKIP LOCKED on PostgreSQL (a second scheduler takes other
-tickets) and claimed with a conditional UPDATE elsewhere; every step is also a row under the unique key
-(ticket, kind, target, level, round). A process killed mid-batch leaves nothing behind, so the next run
-does the whole batch — nothing skipped, nothing repeated. Steps missed while no scheduler ran are carried
-out on restart, oldest first.
+batch: the ticket and its next-check row are locked with FOR NO KEY UPDATE … SKIP LOCKED on PostgreSQL (a
+second scheduler takes other tickets) and claimed with a conditional UPDATE elsewhere; every step is also
+a row under the unique key (ticket, kind, target, level, round). A process killed mid-batch leaves nothing
+behind, so the next run does the whole batch — nothing skipped, nothing repeated. Steps missed while no
+scheduler ran are carried out on restart, oldest first.
 """
 import logging
 from dataclasses import dataclass, field
@@ -16,7 +16,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Notification, SlaCheck, SlaStep, Team, Ticket, TicketEvent, User
-from app.models.sla import SlaPolicy  # noqa: F401  (mapper configured for the roles lookup below)
 from app.services import rules, sla
 from app.timeutil import as_utc
 
@@ -61,7 +60,8 @@ class Directory:
         if user_id not in self.names:
             row = self.session.execute(select(User.first_name, User.last_name, User.username)
                                        .where(User.id == user_id)).one_or_none()
-            self.names[user_id] = (f"{row.last_name or ''}{row.first_name or ''}".strip() or row.username) if row else ""
+            full = f"{row.last_name or ''}{row.first_name or ''}".strip() if row else ""
+            self.names[user_id] = full or (row.username if row else "")
         return self.names[user_id]
 
     def recipients(self, step: sla.Step, facts: sla.Facts) -> list[int]:
@@ -77,8 +77,8 @@ class Directory:
 
 
 def _due_query(now: datetime, batch: int, postgres: bool):
-    query = (sla.facts_query(checked_only=True).where(SlaCheck.next_at <= now).order_by(SlaCheck.next_at, SlaCheck.ticket_id)
-             .limit(batch))
+    query = (sla.facts_query(checked_only=True).where(SlaCheck.next_at <= now)
+             .order_by(SlaCheck.next_at, SlaCheck.ticket_id).limit(batch))
     if postgres:
         # Both rows, FOR NO KEY UPDATE: a second scheduler skips the ticket, and so does this one while a
         # clerk is changing it (that change recomputes the clock anyway) — never a lock cycle with the
