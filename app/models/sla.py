@@ -47,9 +47,6 @@ class CalendarHours(TimestampMixin, Model):
         return f"{self.weekday} {self.starts:%H:%M}–{self.ends:%H:%M}"
 
 
-DAY_KINDS = ("holiday", "workday")
-
-
 class CalendarDay(TimestampMixin, Model):
     """A company day off (annual meeting, stocktaking) or an extra working day, overriding the rest."""
 
@@ -59,7 +56,7 @@ class CalendarDay(TimestampMixin, Model):
     calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendar.id", ondelete="CASCADE"), nullable=False)
     calendar: Mapped[BusinessCalendar] = relationship(back_populates="days")
     day: Mapped[date] = mapped_column(Date, nullable=False)
-    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="holiday")
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="holiday")  # holiday | workday
     name: Mapped[Optional[str]] = mapped_column(String(100))
 
     def __str__(self) -> str:
@@ -94,9 +91,6 @@ class SlaPolicy(LocalizedNameMixin, TimestampMixin, Model):
         back_populates="policy", cascade="all, delete-orphan", order_by="EscalationStep.level")
 
 
-ESCALATE_TO = ("assignee", "team_lead", "role", "user")
-
-
 class EscalationStep(TimestampMixin, Model):
     """One rung of a policy's ladder: who is told, how long after the breach, and how often again."""
 
@@ -109,6 +103,7 @@ class EscalationStep(TimestampMixin, Model):
     policy_id: Mapped[int] = mapped_column(ForeignKey("sla_policy.id", ondelete="CASCADE"), nullable=False)
     policy: Mapped[SlaPolicy] = relationship(back_populates="escalation_steps")
     level: Mapped[int] = mapped_column(Integer, nullable=False)
+    # assignee | team_lead | role | user
     notify: Mapped[str] = mapped_column(String(12), nullable=False, default="team_lead")
     role_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_role.id"))
     role = relationship("Role")

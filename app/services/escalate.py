@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Notification, SlaCheck, SlaStep, Team, Ticket, TicketEvent, User
-from app.services import rules, sla
+from app.services import rules, sla, timeline
 from app.timeutil import as_utc
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,8 @@ class Directory:
 
     def name_of(self, user_id) -> str:
         if user_id not in self.names:
-            row = self.session.execute(select(User.first_name, User.last_name, User.username)
-                                       .where(User.id == user_id)).one_or_none()
-            full = f"{row.last_name or ''}{row.first_name or ''}".strip() if row else ""
-            self.names[user_id] = full or (row.username if row else "")
+            user = self.session.get(User, user_id)
+            self.names[user_id] = timeline.user_name(user) if user is not None else ""
         return self.names[user_id]
 
     def recipients(self, step: sla.Step, facts: sla.Facts) -> list[int]:

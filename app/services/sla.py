@@ -14,7 +14,7 @@ the same plan to carry out what is due.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, bindparam, event, insert, inspect, literal, select, update
+from sqlalchemy import DateTime, bindparam, case, event, func, insert, inspect, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -469,8 +469,7 @@ class ClockView:
 
 def clock_view(session: Session, ticket: Ticket, *, now: datetime) -> ClockView:
     ruleset = rules.current(session)
-    facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS},
-                  customer_tier=ticket.customer.tier if ticket.customer is not None else None)
+    facts = Facts(**{name: getattr(ticket, name) for name in FACT_COLUMNS})  # the stored policy: no re-match
     segments = segments_or_default(facts, load_segments(session, [ticket.id])[ticket.id])
     policy = ruleset.sla.policy(ticket.sla_policy_id)
     lines, paused_for = [], {}
@@ -497,6 +496,16 @@ def clock_view(session: Session, ticket: Ticket, *, now: datetime) -> ClockView:
                 state = "at_risk" if warn is not None and warn <= now else "running"
             lines.append(TargetLine(target, promised, deadline, met_at, state))
     return ClockView(policy, lines, segments, paused_for)
+
+
+def risk_counts(session: Session, *, now: datetime) -> list[tuple]:
+    """(team id, breached, at risk, running) for open tickets whose clock runs, most breached first."""
+    breached = func.coalesce(func.sum(case((Ticket.sla_due_at < now, 1), else_=0)), 0)
+    at_risk = func.coalesce(func.sum(case(((Ticket.sla_due_at >= now) & (Ticket.sla_warn_at <= now), 1),
+                                          else_=0)), 0)
+    rows = session.execute(select(Ticket.team_id, breached, at_risk, func.count())
+                           .where(Ticket.sla_due_at.is_not(None)).group_by(Ticket.team_id)).all()
+    return sorted((tuple(r) for r in rows), key=lambda r: (-r[1], -r[2]))
 
 
 def recheck_open(session: Session, *, now: datetime) -> int:

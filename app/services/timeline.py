@@ -19,11 +19,16 @@ def record(session: Session, ticket: Ticket, kind: str, *, actor=None, now: date
     return event
 
 
+def user_name(user) -> str:
+    """A login as people say it: family name first (周经理), else the username."""
+    full = f"{user.last_name or ''}{user.first_name or ''}".strip()
+    return full or user.username
+
+
 def actor_name(event: TicketEvent) -> str:
     if event.actor is None:
         return _("System")
-    full = f"{event.actor.last_name or ''}{event.actor.first_name or ''}".strip()
-    return full or event.actor.username
+    return user_name(event.actor)
 
 
 def _field_label(name: str) -> str:

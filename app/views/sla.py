@@ -10,7 +10,7 @@ from flask_appbuilder.models.sqla.filters import FilterGreater
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
@@ -244,15 +244,9 @@ class AtRiskView(ModelView):
 
 def risk_counts(*, now: datetime) -> list[dict]:
     """Breached and at-risk open tickets per team (the whole picture, whatever the list's filter)."""
-    breached = func.sum(case((Ticket.sla_due_at < now, 1), else_=0))
-    at_risk = func.sum(case(((Ticket.sla_due_at >= now) & (Ticket.sla_warn_at <= now), 1), else_=0))
-    rows = db.session.execute(
-        select(Ticket.team_id, breached, at_risk, func.count()).where(Ticket.sla_due_at.is_not(None))
-        .group_by(Ticket.team_id)).all()
     teams = {t.id: t for t in db.session.scalars(select(Team))}
-    result = [{"team": teams.get(tid), "team_id": tid, "breached": b or 0, "at_risk": r or 0, "running": n}
-              for tid, b, r, n in rows]
-    return sorted(result, key=lambda r: (-r["breached"], -r["at_risk"]))
+    return [{"team": teams.get(tid), "team_id": tid, "breached": b, "at_risk": r, "running": n}
+            for tid, b, r, n in sla.risk_counts(db.session, now=now)]
 
 
 class SchedulerView(ModelView):
