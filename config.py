@@ -45,6 +45,23 @@ AUTO_CLOSE_DAYS = int(_env("AUTO_CLOSE_DAYS", "7"))
 # Tickets the SLA job handles per transaction (a crash loses at most one batch's work, which is redone).
 SLA_BATCH_SIZE = int(_env("SLA_BATCH_SIZE", "500"))
 
+# Notifications (README "Notifications"): outside channels are on when their settings are given.
+NOTIFY_BATCH_SIZE = int(_env("NOTIFY_BATCH_SIZE", "50"))
+SMTP_HOST = _env("SMTP_HOST")
+SMTP_PORT = int(_env("SMTP_PORT", "25"))
+SMTP_SECURITY = _env("SMTP_SECURITY", "none")  # none | starttls | ssl
+SMTP_USERNAME = _env("SMTP_USERNAME")
+SMTP_PASSWORD = _env("SMTP_PASSWORD")
+MAIL_FROM = _env("MAIL_FROM", "售后服务 <service@localhost>")
+SMS_GATEWAY_URL = _env("SMS_GATEWAY_URL")
+SMS_GATEWAY_TOKEN = _env("SMS_GATEWAY_TOKEN")
+WECHAT_APP_ID = _env("WECHAT_APP_ID")
+WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET")
+WECHAT_API_BASE = _env("WECHAT_API_BASE", "https://api.weixin.qq.com")
+# Links in messages: the console as staff reach it, and the customers' tracking page ({number}).
+PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:8080")
+TRACKING_URL = _env("TRACKING_URL")
+
 ADMIN_USERNAME = _env("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
 ADMIN_EMAIL = _env("ADMIN_EMAIL", "admin@example.com")

@@ -101,7 +101,8 @@ def test_reminders_and_the_ladder_happen_once_each_and_in_order_after_downtime(s
     tick(session, T0 + timedelta(minutes=16))  # the same minute again, or a second scheduler: nothing new
     assert len(sla_events(session, ticket)) == 1
     # Nobody is on the ticket yet: the reminder goes to the team lead.
-    assert session.scalar(select(Notification.user_id).where(Notification.ticket_id == ticket.id)) == \
+    assert session.scalar(select(Notification.user_id).where(Notification.ticket_id == ticket.id,
+                                                          Notification.channel == "inapp")) == \
         user(session, "manager").id
 
     # The scheduler was down from 10:16 to 13:30: everything missed happens now, once, oldest first; the
@@ -119,7 +120,7 @@ def test_reminders_and_the_ladder_happen_once_each_and_in_order_after_downtime(s
     assert events[3].data["recipients"] == ["林小美"]
     tick(session, T0 + timedelta(hours=4))
     assert len(steps_of(session, ticket)) == 6 and len(sla_events(session, ticket)) == 6
-    assert count(session, Notification, ticket_id=ticket.id) == sum(
+    assert count(session, Notification, ticket_id=ticket.id, channel="inapp") == sum(
         len(e.data["recipients"]) for e in sla_events(session, ticket))
 
 

@@ -11,7 +11,9 @@ from app.models.ticket import Ticket, TicketEvent, TicketNumberCounter  # noqa: 
 from app.models.intake import (  # noqa: F401
     ClassificationRule, IntakeRecord, IntakeSettings, IntegrationToken, Mailbox, SynonymGroup, TicketAttachment,
 )
-from app.models.notify import Notification  # noqa: F401
+from app.models.notify import (  # noqa: F401
+    Notification, NotificationAttempt, NotificationTemplate, NotifyEndpoint, NotifySettings, StaffNotifyPreference,
+)
 from app.models.scheduler import JobRun, SchedulerHeartbeat  # noqa: F401
 from app.models.sla import (  # noqa: F401
     BusinessCalendar, CalendarDay, CalendarHours, EscalationStep, SlaCheck, SlaPolicy, SlaSegment, SlaStep,

@@ -33,6 +33,10 @@ class Customer(TimestampMixin, Model):
     notes: Mapped[Optional[str]] = mapped_column(Text)
     # False for customers intake created from an unknown sender: a clerk should confirm who they are.
     verified: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    # Channels the customer asked not to be messaged on (退订); service calls by phone are not affected.
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    email_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    wechat_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
     contacts: Mapped[list["CustomerContact"]] = relationship(
         back_populates="customer", cascade="all, delete-orphan"

@@ -44,6 +44,13 @@ def _poll_mailboxes(app, now: datetime) -> int:
     return poll_all(db.session, now=now)
 
 
+def _deliver_notifications(app, now: datetime) -> int:
+    """Send due outbox messages (e-mail, SMS, WeChat, robots, webhooks), retrying with back-off."""
+    from app.services.notify_delivery import deliver_due
+
+    return deliver_due(db.session, now=now, batch=app.config["NOTIFY_BATCH_SIZE"])
+
+
 def _heartbeat(app, now: datetime) -> int:
     return heartbeat.beat(db.session, now=now, started_at=STARTED_AT)
 
@@ -51,6 +58,7 @@ def _heartbeat(app, now: datetime) -> int:
 JOBS = [
     Job("heartbeat", _heartbeat, every_seconds=heartbeat.BEAT_SECONDS),
     Job("sla_steps", _sla_steps, every_seconds=60),
+    Job("deliver_notifications", _deliver_notifications, every_seconds=20),
     Job("auto_close_unconfirmed", _auto_close, every_seconds=15 * 60),
     Job("poll_mailboxes", _poll_mailboxes, every_seconds=60),
 ]

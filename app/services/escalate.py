@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Notification, SlaCheck, SlaStep, Team, Ticket, TicketEvent, User
-from app.services import rules, sla, timeline
+from app.services import notify, rules, sla, timeline
 from app.timeutil import as_utc
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ class Directory:
     leads: dict = field(default_factory=dict)  # team id -> user id
     roles: dict = field(default_factory=dict)  # role id -> [user id]
     names: dict = field(default_factory=dict)  # user id -> display name
+    reach: dict = field(default_factory=dict)  # user id -> notify.StaffContact (None: inactive login)
+    configured: frozenset = field(default_factory=notify.configured_channels)
 
     def load(self, engineer_ids, team_ids) -> None:
         missing = set(engineer_ids) - set(self.engineers) - {None}
@@ -61,6 +63,11 @@ class Directory:
             user = self.session.get(User, user_id)
             self.names[user_id] = timeline.user_name(user) if user is not None else ""
         return self.names[user_id]
+
+    def contact(self, user_id) -> "notify.StaffContact | None":
+        if user_id not in self.reach:
+            self.reach[user_id] = notify.staff_contacts(self.session, [user_id]).get(user_id)
+        return self.reach[user_id]
 
     def recipients(self, step: sla.Step, facts: sla.Facts) -> list[int]:
         assignee = self.engineers.get(facts.assignee_id, (None, None))[0]
@@ -146,10 +153,15 @@ def _carry_out(session: Session, facts: sla.Facts, segments, done: set, director
         data = _event_data(step, facts, names, current.policy, now)
         work.events.append({"ticket_id": facts.id, "kind": EVENT_KINDS[step.kind], "created_at": now,
                             "data": data, "actor_user_id": None})
-        work.notes.extend({"key": f"sla:{facts.id}:{':'.join(map(str, step.key))}:u{uid}",
-                           "event": NOTIFY_EVENTS[step.kind], "ticket_id": facts.id, "user_id": uid,
-                           "data": {"number": facts.number, **data}, "state": "pending", "created_at": now}
-                          for uid in recipients)
+        key, event = f"sla:{facts.id}:{':'.join(map(str, step.key))}", NOTIFY_EVENTS[step.kind]
+        note = {"kind": EVENT_KINDS[step.kind], "number": facts.number, **data}
+        for uid in recipients:
+            contact = directory.contact(uid)
+            if contact is not None:
+                work.notes += notify.staff_rows(contact, event=event, ticket_id=facts.id, key=key, data=note,
+                                                now=now, configured=directory.configured)
+        work.notes += notify.hook_rows(ruleset.notify, event=event, ticket_id=facts.id, team_id=facts.team_id,
+                                       key=key, data=note, now=now)
         done.add(step.key)
         if step.kind == "escalate":
             level = max(level, step.level)

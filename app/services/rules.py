@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 
 from app.models import (
     BusinessCalendar, CalendarDay, CalendarHours, ClassificationRule, DispatchSettings, EscalationStep,
+    NotifyEndpoint, NotifySettings,
     IntakeSettings, Priority, Product, ProductLine, ServiceType, SlaPolicy, SynonymGroup,
 )
 from app.models.intake import IOT_SEVERITIES
 from app.services import text as tx
+from app.services.notify import NotifyConfig
+from app.services.notify import compile_config as compile_notify
 from app.services.sla_config import SlaConfig, compile_sla
 
 _SPLIT = re.compile(r"[,，、;；\n\r]+")
@@ -92,6 +95,7 @@ class Ruleset:
     product_models: dict[str, tuple[int, int]]  # model (upper) -> (product id, product line id)
     dispatch: DispatchWeights = field(default_factory=DispatchWeights)
     sla: SlaConfig = field(default_factory=SlaConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def priority_code(self, priority_id):
         return next((code for pid, code, _ in self.priorities if pid == priority_id), None)
@@ -131,8 +135,9 @@ class Decision:
 
 STAMP_TTL_SECONDS = 2.0
 _SLA_MODELS = (BusinessCalendar, CalendarHours, CalendarDay, SlaPolicy, EscalationStep)
+_NOTIFY_MODELS = (NotifyEndpoint, NotifySettings)
 _CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings, DispatchSettings,
-                  ServiceType, *_SLA_MODELS)
+                  ServiceType, *_SLA_MODELS, *_NOTIFY_MODELS)
 _cache: dict = {}  # database URL -> (Ruleset, monotonic time its stamp was last confirmed)
 _cache_lock = threading.Lock()
 
@@ -159,6 +164,8 @@ def _stamp(session: Session) -> tuple:
         .scalar_subquery(),
         *[select(func.count(m.id)).scalar_subquery() for m in _SLA_MODELS],
         *[select(func.max(m.updated_at)).scalar_subquery() for m in _SLA_MODELS],
+        *[select(func.count(m.id)).scalar_subquery() for m in _NOTIFY_MODELS],
+        *[select(func.max(m.updated_at)).scalar_subquery() for m in _NOTIFY_MODELS],
     )).one()
     return tuple(str(v) for v in row)
 
@@ -236,7 +243,8 @@ def _compile(session: Session, stamp: tuple) -> Ruleset:
     row = session.get(DispatchSettings, 1)
     dispatch = DispatchWeights() if row is None else DispatchWeights(**{
         name: getattr(row, name) for name in DispatchWeights.__dataclass_fields__})
-    return Ruleset(stamp, rules, settings, priorities, lines, models, dispatch, compile_sla(session))
+    return Ruleset(stamp, rules, settings, priorities, lines, models, dispatch, compile_sla(session),
+                   compile_notify(session))
 
 
 def _matches(keyword: Keyword, words: tuple[str, ...]) -> bool:

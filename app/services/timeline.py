@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketEvent
-from app.services import dispatch_text, sla_text
+from app.services import dispatch_text, notify, sla_text
 from app.services import status as st
 
 
@@ -16,6 +16,7 @@ def record(session: Session, ticket: Ticket, kind: str, *, actor=None, now: date
         created_at=now, data=data or {}, reason=reason,
     )
     session.add(event)
+    notify.on_event(session, ticket, kind, event.data, now)
     return event
 
 
