@@ -132,3 +132,28 @@ def api_token(client):
 def flashes(html: str) -> str:
     """The text of FAB's flash messages in a page."""
     return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S))
+
+
+@pytest.fixture
+def channels(app, monkeypatch):
+    """Point the outside channels at loopback servers for one test; its leftover messages go with it."""
+    def configure(smtp=None, http=None):
+        if smtp is not None:
+            monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+            monkeypatch.setitem(app.config, "SMTP_PORT", smtp.port)
+            monkeypatch.setitem(app.config, "MAIL_FROM", "售后服务中心 <service@example.com>")
+        if http is not None:
+            monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", http.url("/sms"))
+            monkeypatch.setitem(app.config, "SMS_GATEWAY_TOKEN", "gw-token")
+            monkeypatch.setitem(app.config, "WECHAT_APP_ID", "wx-app")
+            monkeypatch.setitem(app.config, "WECHAT_APP_SECRET", "wx-secret")
+            monkeypatch.setitem(app.config, "WECHAT_API_BASE", http.url(""))
+        monkeypatch.setitem(app.config, "TRACKING_URL", "https://service.example.com/track?no={number}")
+    yield configure
+    from app.models import Notification, NotifyEndpoint
+
+    with app.app_context():
+        db.session.execute(Notification.__table__.update().where(Notification.state == "pending")
+                           .values(state="dead", last_error="left over by a test"))
+        db.session.execute(NotifyEndpoint.__table__.update().values(active=False))
+        db.session.commit()
