@@ -77,6 +77,14 @@ def make_app(tmp_path_factory, kind: str, name: str = "main", **overrides):
     })
 
 
+def _forget_last_login():
+    """A test holding an app context (the `session` fixture) makes the test client's requests share its `g`,
+    where Flask-Login caches the user: without this, one client's login would answer for the next client."""
+    from flask import g
+
+    g.pop("_login_user", None)
+
+
 @pytest.fixture(scope="session", params=_database_params())
 def app(request, tmp_path_factory):
     application = make_app(tmp_path_factory, request.param)
@@ -86,6 +94,7 @@ def app(request, tmp_path_factory):
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
     application.config["DB_KIND"] = request.param
+    application.before_request_funcs.setdefault(None, []).insert(0, _forget_last_login)
     yield application
     with application.app_context():
         db.session.remove()

@@ -62,6 +62,19 @@ class Notification(Model):
     def __str__(self) -> str:
         return self.key
 
+    @property
+    def recipient(self) -> str:
+        from app.services.notify import recipient_name
+
+        return recipient_name(self)
+
+    @property
+    def inbox_message(self) -> tuple[int, str, str]:
+        """(id, title, text) of an in-app message, in the current language."""
+        from app.services.notify_delivery import inbox_message
+
+        return inbox_message(self)
+
 
 class NotificationAttempt(Model):
     """One try to hand a message to its channel, with what the other side answered."""

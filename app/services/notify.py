@@ -9,14 +9,16 @@ the ticket event that caused them (timeline.record calls on_event; the SLA job w
 When nobody can be reached the row is written as skipped with the reason, so the outbox shows it.
 """
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Notification, NotifyEndpoint, NotifySettings, StaffNotifyPreference, Ticket, User
+from app.models import (
+    Notification, NotificationTemplate, NotifyEndpoint, NotifySettings, StaffNotifyPreference, Ticket, User,
+)
 from app.models.notify import PENDING, SENT, SKIPPED
 from app.services import settings
 from app.services.notify_templates import CUSTOMER, audience
@@ -44,6 +46,7 @@ class NotifyConfig:
     max_attempts: int = 8
     retry_minutes: int = 1
     endpoints: tuple = ()
+    templates: dict = field(default_factory=dict)  # (event, channel, language) -> (subject, body, wechat id)
 
     def subscribed(self, event: str, team_id) -> list[Endpoint]:
         return [e for e in self.endpoints if event in e.events and (e.team_id is None or e.team_id == team_id)]
@@ -54,9 +57,11 @@ def compile_config(session: Session) -> NotifyConfig:
     endpoints = tuple(
         Endpoint(e.id, e.kind, frozenset(x.strip() for x in e.events.split(",") if x.strip()), e.team_id, e.language)
         for e in session.scalars(select(NotifyEndpoint).where(NotifyEndpoint.active.is_(True)).order_by(NotifyEndpoint.id)))
+    templates = {(t.event, t.channel, t.language): (t.subject, t.body, t.wechat_template_id)
+                 for t in session.scalars(select(NotificationTemplate))}
     if row is None:
-        return NotifyConfig(endpoints=endpoints)
-    return NotifyConfig(row.quiet_start, row.quiet_end, row.max_attempts, row.retry_minutes, endpoints)
+        return NotifyConfig(endpoints=endpoints, templates=templates)
+    return NotifyConfig(row.quiet_start, row.quiet_end, row.max_attempts, row.retry_minutes, endpoints, templates)
 
 
 def current_config(session: Session) -> NotifyConfig:
@@ -254,6 +259,16 @@ def skip_reason(code: str | None) -> str:
 
 
 # ---------------------------------------------------------------- the bell and the admins' outbox
+
+def recipient_name(note: Notification) -> str:
+    if note.endpoint is not None:
+        return note.endpoint.name
+    if note.user is not None:
+        from app.services.timeline import user_name
+
+        return user_name(note.user)
+    return note.customer.name if note.customer is not None else ""
+
 
 def unread_count(session: Session, user_id: int) -> int:
     return session.scalar(select(func.count(Notification.id)).where(

@@ -160,7 +160,8 @@ def compose(session: Session, note: Notification, transport: Transport) -> Outgo
         if note.channel == "webhook":
             out.payload = webhook_payload(note, values)
             return out
-        subject, body, wechat_template_id = notify_templates.find(session, note.event, note.channel, note.language)
+        templates = notify.current_config(session).templates
+        subject, body, wechat_template_id = notify_templates.find(templates, note.event, note.channel, note.language)
         rendered = notify_templates.render(subject, body, values)
         out.subject, out.text, out.html = rendered.subject, rendered.text, rendered.html
         if note.channel == "wechat":
@@ -171,3 +172,21 @@ def compose(session: Session, note: Notification, transport: Transport) -> Outgo
                            "keyword3": {"value": _local(note.created_at, settings.current().timezone)},
                            "remark": {"value": rendered.text}}
         return out
+
+
+def inbox_message(note: Notification) -> tuple[int, str, str]:
+    """(id, title, text) of an in-app message in the reader's language (the console's current locale)."""
+    from sqlalchemy.orm import object_session
+
+    from app.models.mixins import current_language
+
+    session = object_session(note)
+    try:
+        subject, body, _id = notify_templates.find(notify.current_config(session).templates, note.event, "inapp",
+                                                    current_language())
+        values = values_for(note.ticket, note.data or {}, Transport.current()) if note.ticket else {}
+        rendered = notify_templates.render(subject, body, values)
+        return note.id, rendered.subject, rendered.text
+    except Exception:  # a template broken after the message was written: still say what it was about
+        log.exception("in-app message %s", note.id)
+        return note.id, notify_templates.event_label(note.event), ""

@@ -223,12 +223,10 @@ def _plain(value) -> str:
     return str(value) if not isinstance(value, Markup) else value.unescape()
 
 
-def find(session: Session, event: str, channel: str, language: str) -> tuple[str | None, str, str | None]:
+def find(templates: dict, event: str, channel: str, language: str) -> tuple[str | None, str, str | None]:
     """(subject, body, WeChat template id): the manager's template, else the built-in text."""
-    row = session.scalar(select(NotificationTemplate).where(
-        NotificationTemplate.event == event, NotificationTemplate.channel == channel,
-        NotificationTemplate.language == language))
-    if row is not None:
-        return row.subject, row.body, row.wechat_template_id
+    found = templates.get((event, channel, language))
+    if found is not None:
+        return found
     subject, body = default_text(event, channel, language)
     return subject, body, None

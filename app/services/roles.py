@@ -36,6 +36,9 @@ SELF_SERVICE = [
     ("can_get", "MenuApi"),
     ("can_get", "OpenApi"),
     ("can_show", "SwaggerView"),
+    # The bell and one's own notification channels.
+    ("can_list", "Inbox"),
+    ("can_edit", "NotifyPreference"),
 ]
 
 
@@ -62,6 +65,9 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["TicketPool"], READ)
         + _grant(["BusinessCalendar", "SlaPolicy"], READ + WRITE + DELETE)
         + _grant(["AtRisk"], ("can_list",))
+        + _grant(["NotificationTemplate"], READ + WRITE + DELETE + ("can_preview",))
+        + _grant(["NotifyEndpoint"], READ + WRITE + DELETE)
+        + _grant(["NotifySettings"], READ + ("can_edit",))
         + INTAKE_DESK
     ),
     CLERK: (

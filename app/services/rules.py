@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import (
     BusinessCalendar, CalendarDay, CalendarHours, ClassificationRule, DispatchSettings, EscalationStep,
-    NotifyEndpoint, NotifySettings,
+    NotificationTemplate, NotifyEndpoint, NotifySettings,
     IntakeSettings, Priority, Product, ProductLine, ServiceType, SlaPolicy, SynonymGroup,
 )
 from app.models.intake import IOT_SEVERITIES
@@ -135,7 +135,7 @@ class Decision:
 
 STAMP_TTL_SECONDS = 2.0
 _SLA_MODELS = (BusinessCalendar, CalendarHours, CalendarDay, SlaPolicy, EscalationStep)
-_NOTIFY_MODELS = (NotifyEndpoint, NotifySettings)
+_NOTIFY_MODELS = (NotifyEndpoint, NotifySettings, NotificationTemplate)
 _CONFIG_MODELS = (ClassificationRule, SynonymGroup, Priority, Product, ProductLine, IntakeSettings, DispatchSettings,
                   ServiceType, *_SLA_MODELS, *_NOTIFY_MODELS)
 _cache: dict = {}  # database URL -> (Ruleset, monotonic time its stamp was last confirmed)

@@ -15,6 +15,10 @@ from app.views.intake import (
 )
 from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
 from app.views.mailboxes import MailboxView
+from app.views.notifications import (
+    InboxView, NotificationAttemptView, NotificationTemplateView, NotifyEndpointView, NotifySettingsView, OutboxView,
+    PreferenceView,
+)
 from app.views.staff import (
     EngineerAbsenceView, EngineerShiftView, EngineerView, SkillView, TeamEngineersView, TeamView,
 )
@@ -78,6 +82,17 @@ def register_views(appbuilder) -> None:
     add(IntegrationTokenView, "IntegrationTokens", label=_l("Integration tokens"), icon="fa-key",
         category="ConfigMenu")
     add(MailboxView, "Mailboxes", label=_l("Mailboxes"), icon="fa-envelope", category="ConfigMenu")
+    add(NotificationTemplateView, "NotificationTemplates", label=_l("Notification templates"), icon="fa-commenting",
+        category="ConfigMenu")
+    add(NotifyEndpointView, "NotifyEndpoints", label=_l("Webhooks and group robots"), icon="fa-plug",
+        category="ConfigMenu")
+    add(NotifySettingsView, "NotifySettings", label=_l("Notification settings"), icon="fa-bell-o",
+        category="ConfigMenu")
+    add(OutboxView, "Outbox", label=_l("Notification outbox"), icon="fa-paper-plane", category="ConfigMenu")
+    appbuilder.add_view_no_menu(NotificationAttemptView)
+    # Reached from the bell and the user menu in the navigation bar.
+    appbuilder.add_view_no_menu(InboxView)
+    appbuilder.add_view_no_menu(PreferenceView)
 
     for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
         appbuilder.add_view_no_menu(related)

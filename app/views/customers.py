@@ -76,7 +76,8 @@ class CustomerView(ModelView):
     list_columns = ["name", "phone", "tier", "verified", "region", "address", "created_at"]
     search_columns = ["name", "phone", "email", "tier", "verified", "region", "address"]
     add_columns = edit_columns = ["name", "phone", "email", "wechat_openid", "tier", "verified", "preferred_language",
-                                  "preferred_channel", "address", "region", "latitude", "longitude", "notes"]
+                                  "preferred_channel", "sms_opt_out", "email_opt_out", "wechat_opt_out", "address",
+                                  "region", "latitude", "longitude", "notes"]
     show_columns = add_columns + ["created_at", "updated_at"]
     add_form_extra_fields = edit_form_extra_fields = {
         "tier": _select(_l("Tier"), CUSTOMER_TIERS, "normal"),

@@ -97,7 +97,10 @@ def sla_state(code) -> Markup | str:
 def register_template_helpers(app) -> None:
     from app.services import sla_text
 
+    from app.views.notifications import unread_notifications
+
     app.jinja_env.globals["scheduler_warning"] = scheduler_warning
+    app.jinja_env.globals["unread_notifications"] = unread_notifications
     app.jinja_env.filters["sla_state"] = sla_state
     app.jinja_env.filters["duration"] = sla_text.duration
     app.jinja_env.globals["sla_target"] = sla_text.target_label
