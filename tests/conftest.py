@@ -78,11 +78,14 @@ def make_app(tmp_path_factory, kind: str, name: str = "main", **overrides):
 
 
 def _forget_last_login():
-    """A test holding an app context (the `session` fixture) makes the test client's requests share its `g`,
-    where Flask-Login caches the user: without this, one client's login would answer for the next client."""
+    """A test holding an app context (the `session` fixture) makes the test client's requests share it, and
+    with it what Flask-Login (the user) and Flask-Babel (the locale) cache there: without this, one client's
+    login and language would answer for the next client."""
     from flask import g
+    from flask_babel import refresh
 
     g.pop("_login_user", None)
+    refresh()
 
 
 @pytest.fixture(scope="session", params=_database_params())

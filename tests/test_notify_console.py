@@ -27,7 +27,7 @@ def test_a_manager_edits_a_template_with_checks_named_by_field(login_as, session
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Unknown placeholder: customer_name" in html
     assert "Hello {{ customer_name }}" in html  # what they typed is kept
-    page = manager.post(f"/notificationtemplateview/edit/{row.id}?_l_=zh", data=_template_form(body="您好，已受理"))
+    page = login_as("manager").post(f"/notificationtemplateview/edit/{row.id}", data=_template_form(body="您好，已受理"))
     assert "请在消息中写明工单号" in page.get_data(as_text=True)
     page = manager.post("/notificationtemplateview/add?_l_=en", data=_template_form(body="{{ number }}"))
     assert "There is already a template for this event, channel and language." in page.get_data(as_text=True)
@@ -50,7 +50,7 @@ def test_the_preview_shows_the_message_with_a_sample_ticket(login_as):
                       "html": answer["html"]}
     answer = manager.post("/notificationtemplateview/preview", data=_template_form(body="{% if %}")).get_json()
     assert answer["problems"][0]["field"] == "body"
-    assert login_as("clerk").post("/notificationtemplateview/preview", data=_template_form()).status_code in (302, 403)
+    assert login_as("clerk").post("/notificationtemplateview/preview", data=_template_form()).status_code == 403
 
 
 def test_a_webhook_is_subscribed_through_the_form(login_as, session):
@@ -66,8 +66,7 @@ def test_a_webhook_is_subscribed_through_the_form(login_as, session):
     endpoint = session.scalar(select(NotifyEndpoint).filter_by(name="CRM-form"))
     assert (endpoint.events, endpoint.secret) == ("ticket_received,status_changed", "k3y")
     edit = manager.get(f"/notifyendpointview/edit/{endpoint.id}").get_data(as_text=True)
-    assert 'value="status_changed" selected' in edit.replace('selected="selected"', "selected") or \
-        '<option selected value="status_changed">' in edit
+    assert '<option selected value="status_changed">' in edit and '<option value="ticket_assigned">' in edit
     endpoint.active = False
     session.commit()
 
@@ -91,7 +90,7 @@ def test_an_admin_sees_a_failed_message_and_sends_it_again(app, login_as, sessio
         shown = admin.get(f"/outboxview/show/{row.id}?_l_=en").get_data(as_text=True)
         assert shown.count("HTTP 503") >= 8  # every attempt is listed with the server's answer
         denied = login_as("manager").get("/outboxview/list/")
-        assert denied.status_code in (302, 403)
+        assert denied.status_code == 403
 
         erp.routes["/erp"] = lambda r: (200, {})
         page = admin.post("/outboxview/action_post", data={"action": "resend", "rowid": [str(row.id)]})
@@ -131,7 +130,8 @@ def test_staff_choose_their_channels(login_as, session):
     page = clerk.post("/preferenceview/form?_l_=en", data={"email": "y", "sms": "y", "phone": "", "language": "en"})
     assert "Give the mobile phone number for SMS." in page.get_data(as_text=True)
     page = clerk.post("/preferenceview/form", data={"sms": "y", "phone": "13600136000", "language": "en"})
-    assert "已保存" in flashes(clerk.get("/preferenceview/form").get_data(as_text=True)) or page.status_code == 302
+    assert page.status_code == 302
+    assert "您的通知方式已保存。" in flashes(clerk.get("/preferenceview/form").get_data(as_text=True))
     pref = session.get(StaffNotifyPreference, user(session, "clerk").id)
     session.refresh(pref)
     assert (pref.email, pref.sms, pref.phone, pref.language) == (False, True, "13600136000", "en")

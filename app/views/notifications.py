@@ -79,7 +79,7 @@ class NotificationTemplateView(ModelView):
     }
     description_columns = {
         "subject": _l("E-mail subject; the first line in WeChat, robots and the bell. Not used for SMS."),
-        "body": _l("Placeholders in double braces, e.g. {{ number }}; conditions: {%% if tracking_link %%}…{%% endif %%}."),
+        "body": _l("Placeholders in double braces, e.g. {{ number }}; conditions: {% if tracking_link %}…{% endif %}."),
         "wechat_template_id": _l("The template id approved in the WeChat official account (WeChat channel only)."),
     }
     formatters_columns = {"event": label_of(EVENT_CHOICES), "channel": label_of(CHANNEL_LABELS),
