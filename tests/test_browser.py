@@ -192,3 +192,49 @@ def test_manager_finds_a_breached_ticket_on_the_board_and_sees_why(app, browser,
     assert page.inner_text("#ticket-escalation") == "升级第 1 级"
     assert page.locator("#ticket-timeline").get_by_text("升级至第 1 级").count() == 1
     page.screenshot(path=os.path.join(ARTIFACTS, f"sla-ticket-zh-{kind}.png"), full_page=True)
+
+
+def test_manager_previews_a_template_and_the_engineer_follows_the_bell(app, browser, server):
+    """配置 → 通知模板: the preview renders what the customer would read, or says what is wrong; a new
+    assignment rings the engineer's bell, and opening the message opens the ticket and quiets the bell."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import NotificationTemplate
+    from app.services import tickets
+    from app.timeutil import utcnow
+    from tests.helpers import engineer_of, new_ticket, user
+
+    kind = app.config["DB_KIND"]
+    with app.app_context():
+        template_id = db.session.scalar(select(NotificationTemplate.id).filter_by(
+            event="ticket_assigned", channel="sms", language="zh"))
+    page = logged_in_page(browser, server, "manager")
+    page.locator(".navbar .dropdown-toggle", has_text="配置").click()
+    page.locator(".navbar a", has_text="通知模板").click()
+    page.goto(f"{server}/notificationtemplateview/edit/{template_id}")
+    page.fill("textarea[name=body]", "{{ engineer }}师傅将于 {{ deadline }} 前上门，工单 {{ number }}")
+    page.click("#preview-button")
+    page.wait_for_function("document.getElementById('preview-text').textContent.length > 0")
+    assert page.inner_text("#preview-text") == "李师傅师傅将于 2026-11-25 18:00 前上门，工单 SR20261125-000123"
+    page.fill("textarea[name=body]", "{{ enginer }} 工单 {{ number }}")
+    page.click("#preview-button")
+    page.wait_for_function("document.getElementById('preview-problems').textContent.length > 0")
+    assert "未知的占位符：enginer" in page.inner_text("#preview-problems")
+    page.screenshot(path=os.path.join(ARTIFACTS, f"notify-template-preview-{kind}.png"), full_page=True)
+
+    with app.app_context():
+        ticket = new_ticket(db.session, now=utcnow())
+        tickets.assign(db.session, ticket, engineer_of(db.session), now=utcnow(), actor=user(db.session, "clerk"))
+        db.session.commit()
+        number = ticket.number
+    page = logged_in_page(browser, server, "engineer")
+    before = int(page.inner_text("#notification-count"))
+    assert before >= 1
+    page.click("#notification-bell a")
+    page.locator("a", has_text=f"新工单 {number}").first.click()
+    page.wait_for_selector("#ticket-number")
+    assert page.inner_text("#ticket-number") == number
+    badge = page.locator("#notification-count")
+    assert (int(badge.inner_text()) if badge.count() else 0) == before - 1
+    page.screenshot(path=os.path.join(ARTIFACTS, f"notify-bell-{kind}.png"), full_page=True)
