@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from app.models import Engineer, Notification, NotificationAttempt, Ticket
 from app.models.notify import DEAD, PENDING, SENT
@@ -56,34 +56,60 @@ def deliver_due(session: Session, *, now: datetime, batch: int = BATCH, transpor
     delivered = 0
     while True:
         claimed = _claim(session, now, batch)
+        # Composed up front from one query: the per-message commits below must not reload the tickets.
+        composed = _compose_batch(session, [nid for nid, _ in claimed], transport)
+        cfg = notify.current_config(session)
         for notification_id, attempts in claimed:
-            delivered += _deliver(session, notification_id, attempts, now, transport)
+            delivered += _deliver(session, notification_id, attempts, composed[notification_id], now, cfg, transport)
         if len(claimed) < batch:
             return delivered
 
 
-def _deliver(session: Session, notification_id: int, attempts: int, now: datetime, transport: Transport) -> bool:
-    note = session.get(Notification, notification_id, options=[
-        joinedload(Notification.ticket).joinedload(Ticket.assignee), joinedload(Notification.endpoint)])
+def _compose_batch(session: Session, ids: list[int], transport: Transport) -> dict:
+    """id -> the message ready to send, or the exception that stopped composing it."""
+    if not ids:
+        return {}
+    notes = session.scalars(select(Notification).where(Notification.id.in_(ids)).options(
+        selectinload(Notification.endpoint),
+        selectinload(Notification.ticket).selectinload(Ticket.assignee),
+        selectinload(Notification.ticket).selectinload(Ticket.customer),
+        selectinload(Notification.ticket).selectinload(Ticket.priority),
+        selectinload(Notification.ticket).selectinload(Ticket.category),
+        selectinload(Notification.ticket).selectinload(Ticket.service_type),
+        selectinload(Notification.ticket).selectinload(Ticket.team))).all()
+    composed = {}
+    for note in notes:
+        try:
+            composed[note.id] = compose(session, note, transport)
+        except Exception as exc:  # a broken template: recorded and retried like a refused message
+            log.exception("notification %s", note.id)
+            composed[note.id] = exc
+    session.commit()  # ends the read; nothing is held while sending
+    return composed
+
+
+def _deliver(session: Session, notification_id: int, attempts: int, message, now: datetime, cfg,
+             transport: Transport) -> bool:
     started = time.monotonic()
     error = None
     try:
-        send(transport, compose(session, note, transport))
+        if isinstance(message, Exception):
+            raise message
+        send(transport, message)
     except SendError as exc:
         error = str(exc)
-    except Exception as exc:  # a broken template or an unexpected answer: recorded and retried, never lost
+    except Exception as exc:  # an unexpected answer: recorded and retried, never lost
         log.exception("notification %s", notification_id)
         error = f"{exc.__class__.__name__}: {exc}"
     elapsed = int((time.monotonic() - started) * 1000)
-    session.add(NotificationAttempt(notification_id=notification_id, at=now, ok=error is None,
-                                    error=error and error[:2000], duration_ms=elapsed))
+    session.execute(insert(NotificationAttempt).values(notification_id=notification_id, at=now, ok=error is None,
+                                                       error=error and error[:2000], duration_ms=elapsed))
     if error is None:
         values = {"state": SENT, "sent_at": now, "last_error": None}
-    elif attempts >= notify.current_config(session).max_attempts:
+    elif attempts >= cfg.max_attempts:
         values = {"state": DEAD, "last_error": error[:2000]}
     else:
-        retry = notify.current_config(session).retry_minutes
-        values = {"last_error": error[:2000], "next_attempt_at": now + backoff(attempts, retry)}
+        values = {"last_error": error[:2000], "next_attempt_at": now + backoff(attempts, cfg.retry_minutes)}
     # Only while the row is still ours: an admin may have re-queued it meanwhile.
     session.execute(update(Notification).where(Notification.id == notification_id,
                                                Notification.attempts == attempts).values(**values))
