@@ -271,3 +271,19 @@ def test_quiet_hours_window_crosses_midnight():
     assert notify.held_until(datetime(2032, 3, 3, 0, 0), cfg, tz) is None  # 08:00
     assert notify.held_until(datetime(2032, 3, 2, 13, 0), notify.NotifyConfig(quiet_start=None), tz) is None
 
+
+
+def test_an_engineer_claiming_from_the_pool_tells_the_customer_not_the_engineer(app, session, channels):
+    from app.services import assign
+
+    with SmtpServer() as smtp:
+        channels(smtp=smtp)
+        buyer = customer(session, preferred_channel="email", preferred_language="en")
+        ticket = new_ticket(session, customer=buyer, now=DAY)
+        assign.claim(session, ticket.id, engineer_of(session), now=DAY)
+        session.commit()
+        deliver(app, DAY)
+        subjects = sorted(subject_of(m) for m in smtp.to(buyer.email))
+    assert subjects == [f"An engineer has been assigned to {ticket.number}",
+                        f"Your service request {ticket.number} has been received"]
+    assert notes(session, ticket, event="new_assignment") == []

@@ -193,6 +193,8 @@ def on_event(session: Session, ticket: Ticket, kind: str, data: dict, now: datet
     elif kind == "assigned" and data.get("engineer_id"):
         _emit(session, ticket, "ticket_assigned", {}, now)
         _emit(session, ticket, "new_assignment", {}, now, engineer_id=data["engineer_id"])
+    elif kind == "claimed":  # the engineer took it from the pool: only the customer needs telling
+        _emit(session, ticket, "ticket_assigned", {}, now)
     elif kind == "status":
         to = data.get("to")
         change = {"kind": "status", "from": data.get("from"), "to": to}

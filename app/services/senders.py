@@ -75,12 +75,11 @@ class Transport:
 
     @classmethod
     def from_config(cls, config) -> "Transport":
-        names = {f: f.upper() for f in cls.__dataclass_fields__}
+        # Each field is the config key of the same name in capitals (SMTP_HOST…); the timeout is ours.
+        names = {f: f.upper() for f in cls.__dataclass_fields__ if f != "timeout"}
         values = {f: config[key] for f, key in names.items() if config.get(key) not in (None, "")}
         if "smtp_port" in values:
             values["smtp_port"] = int(values["smtp_port"])
-        if "timeout" in values:
-            values["timeout"] = int(values["timeout"])
         return cls(**values)
 
 
