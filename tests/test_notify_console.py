@@ -135,3 +135,22 @@ def test_staff_choose_their_channels(login_as, session):
     pref = session.get(StaffNotifyPreference, user(session, "clerk").id)
     session.refresh(pref)
     assert (pref.email, pref.sms, pref.phone, pref.language) == (False, True, "13600136000", "en")
+
+
+def test_the_ticket_page_shows_the_clerk_what_the_customer_was_told(app, login_as, session, channels):
+    from app.models import Customer
+
+    with HttpServer() as gateway:
+        channels(http=gateway)
+        buyer = Customer(name="王芳", phone="13511112222", preferred_channel="sms")
+        silent = Customer(name="赵磊", phone="13533334444", preferred_channel="sms", sms_opt_out=True)
+        session.add_all([buyer, silent])
+        ticket, quiet = new_ticket(session, customer=buyer, now=DAY), new_ticket(session, customer=silent, now=DAY)
+        tick(app, DAY, only=("deliver_notifications",))
+    clerk = login_as("clerk")
+    page = clerk.get(f"/ticketview/show/{ticket.id}").get_data(as_text=True)
+    panel = page[page.index('id="ticket-messages"'):page.index('id="ticket-timeline"')]
+    assert "请求已受理" in panel and "短信" in panel and "13511112222" in panel and 'data-state="sent"' in panel
+    page = clerk.get(f"/ticketview/show/{quiet.id}").get_data(as_text=True)
+    panel = page[page.index('id="ticket-messages"'):page.index('id="ticket-timeline"')]
+    assert "未发送" in panel and "客户已退订所有可送达的渠道" in panel

@@ -272,6 +272,23 @@ def recipient_name(note: Notification) -> str:
     return note.customer.name if note.customer is not None else ""
 
 
+def customer_messages(session: Session, ticket_id: int) -> list[dict]:
+    """What the customer was told about this ticket, and whether it reached them (for the ticket page)."""
+    from app.services.notify_templates import CHANNEL_LABELS, STATE_LABELS, event_label
+
+    rows = session.execute(
+        select(Notification.event, Notification.channel, Notification.address, Notification.state,
+               Notification.created_at, Notification.sent_at, Notification.next_attempt_at, Notification.last_error)
+        .where(Notification.ticket_id == ticket_id, Notification.customer_id.is_not(None)
+               | (Notification.channel == "none"))
+        .order_by(Notification.id)).all()
+    return [{"event": event_label(event), "channel": str(CHANNEL_LABELS.get(channel, channel)), "address": address,
+             "state": state, "state_label": str(STATE_LABELS.get(state, state)), "created_at": created_at,
+             "sent_at": sent_at, "next_attempt_at": next_at if state == PENDING else None,
+             "problem": skip_reason(error) if error else ""}
+            for event, channel, address, state, created_at, sent_at, next_at, error in rows]
+
+
 def unread_count(session: Session, user_id: int) -> int:
     return session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == user_id, Notification.channel == "inapp", Notification.read_at.is_(None))) or 0

@@ -42,6 +42,9 @@ CHANNELS = {
     "inapp": _l("In-app (the bell)"),
     "webhook": _l("Webhook (signed JSON)"),
 }
+CHANNEL_LABELS = {**CHANNELS, "none": _l("None")}
+STATE_LABELS = {"pending": _l("Waiting to be sent"), "sent": _l("Sent"), "dead": _l("Failed, gave up"),
+                "skipped": _l("Not sent")}
 # Channels a manager writes text for; webhooks carry data, not prose.
 TEMPLATE_CHANNELS = ("email", "sms", "wechat", "robot", "inapp")
 # The channels that have a subject line (WeChat shows it as the message's first line).

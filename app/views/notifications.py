@@ -27,12 +27,10 @@ from app.views.datamodel import FormInterface
 from app.views.formatting import blank, label_of, local_time
 from app.views.weekly import clock
 
-STATE_LABELS = {"pending": _l("Waiting to be sent"), "sent": _l("Sent"), "dead": _l("Failed, gave up"),
-                "skipped": _l("Not sent")}
 ENDPOINT_KINDS = {"webhook": _l("Webhook (signed JSON)"), "wecom": _l("WeCom group robot"),
                   "dingtalk": _l("DingTalk group robot"), "feishu": _l("Feishu group robot")}
 EVENT_CHOICES = {code: label for code, (label, _who) in notify_templates.EVENTS.items()}
-CHANNEL_LABELS = {**notify_templates.CHANNELS, "none": _l("None")}
+CHANNEL_LABELS = notify_templates.CHANNEL_LABELS
 
 
 def _field_error(message: str) -> ValidationError:
@@ -203,7 +201,7 @@ class OutboxView(ModelView):
         "created_at": local_time, "next_attempt_at": local_time, "sent_at": local_time,
         "event": label_of(EVENT_CHOICES), "channel": label_of(CHANNEL_LABELS), "ticket": blank, "address": blank,
         "state": lambda s: Markup('<span class="label label-%s">%s</span>') % (
-            {"sent": "success", "dead": "danger", "pending": "warning"}.get(s, "default"), STATE_LABELS.get(s, s)),
+            {"sent": "success", "dead": "danger", "pending": "warning"}.get(s, "default"), notify_templates.STATE_LABELS.get(s, s)),
         "last_error": lambda e: escape(notify.skip_reason(e))[:300] if e else "",
     }
 

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.labels import EVENT_LABELS, TICKET_LABELS
 from app.models import Engineer, SparePart, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
 from app.services import assign as assign_service
-from app.services import dispatch_text, explain, parts, sla
+from app.services import dispatch_text, explain, notify, parts, sla
 from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
@@ -157,6 +157,7 @@ class TicketView(ModelView):
             engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
             can_desk=can("can_assign"), reasons=reasons, split_done=split_done, attachments=attachments,
             clock=sla.clock_view(db.session, ticket, now=utcnow()),
+            messages=notify.customer_messages(db.session, ticket.id) if can("can_assign") else [],
         )
 
     @expose("/number/<number>")
