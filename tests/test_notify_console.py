@@ -154,3 +154,44 @@ def test_the_ticket_page_shows_the_clerk_what_the_customer_was_told(app, login_a
     page = clerk.get(f"/ticketview/show/{quiet.id}").get_data(as_text=True)
     panel = page[page.index('id="ticket-messages"'):page.index('id="ticket-timeline"')]
     assert "未发送" in panel and "客户已退订所有可送达的渠道" in panel
+
+
+def test_the_bell_and_the_outbox_cost_the_same_queries_for_a_full_page(app, login_as, session):
+    """One more message on the page must not mean more queries (no per-row loading)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    engineer = engineer_of(session)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        # The rules' freshness check runs at most every 2 s whatever the page: not a per-row cost.
+        if "count(classification_rule.id)" not in statement:
+            statements.append(statement)
+
+    def queries(client, url) -> int:
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            statements.clear()
+            assert client.get(url).status_code == 200
+            return len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    def assign_one():
+        ticket = new_ticket(session, now=DAY)
+        tickets.assign(session, ticket, engineer, now=DAY, actor=user(session, "clerk"))
+        session.commit()
+
+    for _ in range(2):
+        assign_one()
+    engineer_client, admin = login_as("engineer"), login_as("admin")
+    bell_before, outbox_before = queries(engineer_client, "/inboxview/list/"), queries(admin, "/outboxview/list/")
+    for _ in range(3):
+        assign_one()
+    assert queries(engineer_client, "/inboxview/list/") == bell_before
+    # A related kind no row on the page has (no endpoint, say) costs no query at all: at most the same.
+    assert queries(admin, "/outboxview/list/") <= outbox_before

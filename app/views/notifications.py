@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
@@ -19,6 +20,7 @@ from app.extensions import db
 from app.labels import NOTIFY_LABELS
 from app.models import (
     Notification, NotificationAttempt, NotificationTemplate, NotifyEndpoint, NotifySettings, StaffNotifyPreference,
+    Ticket,
 )
 from app.services import notify, notify_templates
 from app.services.vocabulary import LANGUAGE_NAMES, choices
@@ -182,7 +184,9 @@ class NotificationAttemptView(ModelView):
 class OutboxView(ModelView):
     """Every message and how its delivery went; failed ones can be sent again."""
 
-    datamodel = FormInterface(Notification)
+    datamodel = FormInterface(Notification, load=[selectinload(Notification.ticket), selectinload(Notification.user),
+                                                  selectinload(Notification.customer),
+                                                  selectinload(Notification.endpoint)])
     class_permission_name = "Outbox"
     method_permission_name = {"list": "list", "show": "show", "resend": "resend", "action_post": "resend"}
     include_route_methods = {"list", "show", "action_post"}
@@ -227,7 +231,9 @@ def _inbox_message(value) -> Markup:
 class InboxView(ModelView):
     """The bell: this user's in-app messages, newest first; opening one marks it read."""
 
-    datamodel = FormInterface(Notification)
+    datamodel = FormInterface(Notification, load=[
+        selectinload(Notification.ticket).selectinload(getattr(Ticket, name))
+        for name in ("assignee", "customer", "priority", "category", "team")])
     class_permission_name = "Inbox"
     method_permission_name = {"list": "list", "open": "list", "read_all": "list"}
     include_route_methods = {"list", "open", "read_all"}
