@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.models import (
     BusinessCalendar, CalendarDay, CalendarHours, ClassificationRule, DispatchSettings, EscalationStep,
-    NotificationTemplate, NotifyEndpoint, NotifySettings,
-    IntakeSettings, Priority, Product, ProductLine, ServiceType, SlaPolicy, SynonymGroup,
+    IntakeSettings, NotificationTemplate, NotifyEndpoint, NotifySettings, Priority, Product, ProductLine,
+    ServiceType, SlaPolicy, SynonymGroup,
 )
 from app.models.intake import IOT_SEVERITIES
 from app.services import text as tx
