@@ -60,7 +60,9 @@ def deliver_due(session: Session, *, now: datetime, batch: int = BATCH, transpor
         composed = _compose_batch(session, [nid for nid, _ in claimed], transport)
         cfg = notify.current_config(session)
         for notification_id, attempts in claimed:
-            delivered += _deliver(session, notification_id, attempts, composed[notification_id], now, cfg, transport)
+            if notification_id in composed:  # else its ticket was deleted since the claim, and the row with it
+                delivered += _deliver(session, notification_id, attempts, composed[notification_id], now, cfg,
+                                      transport)
         if len(claimed) < batch:
             return delivered
 
@@ -92,24 +94,26 @@ def _deliver(session: Session, notification_id: int, attempts: int, message, now
              transport: Transport) -> bool:
     started = time.monotonic()
     error = None
-    try:
-        if isinstance(message, Exception):
-            raise message
-        send(transport, message)
-    except SendError as exc:
-        error = str(exc)
-    except Exception as exc:  # an unexpected answer: recorded and retried, never lost
-        log.exception("notification %s", notification_id)
-        error = f"{exc.__class__.__name__}: {exc}"
+    if isinstance(message, Exception):  # could not be composed; logged where that was tried
+        error = f"{message.__class__.__name__}: {message}"
+    else:
+        try:
+            send(transport, message)
+        except SendError as exc:
+            error = str(exc)
+        except Exception as exc:  # an unexpected answer: recorded and retried, never lost
+            log.exception("notification %s", notification_id)
+            error = f"{exc.__class__.__name__}: {exc}"
     elapsed = int((time.monotonic() - started) * 1000)
+    error = error and error[:2000]
     session.execute(insert(NotificationAttempt).values(notification_id=notification_id, at=now, ok=error is None,
-                                                       error=error and error[:2000], duration_ms=elapsed))
+                                                       error=error, duration_ms=elapsed))
     if error is None:
         values = {"state": SENT, "sent_at": now, "last_error": None}
     elif attempts >= cfg.max_attempts:
-        values = {"state": DEAD, "last_error": error[:2000]}
+        values = {"state": DEAD, "last_error": error}
     else:
-        values = {"last_error": error[:2000], "next_attempt_at": now + backoff(attempts, cfg.retry_minutes)}
+        values = {"last_error": error, "next_attempt_at": now + backoff(attempts, cfg.retry_minutes)}
     # Only while the row is still ours: an admin may have re-queued it meanwhile.
     session.execute(update(Notification).where(Notification.id == notification_id,
                                                Notification.attempts == attempts).values(**values))
