@@ -60,7 +60,23 @@ WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET")
 WECHAT_API_BASE = _env("WECHAT_API_BASE", "https://api.weixin.qq.com")
 # Links in messages: the console as staff reach it, and the customers' tracking page ({number}).
 PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:8080")
+# Empty: messages link to the portal's own signed tracking page (PORTAL_URL, else PUBLIC_URL + /portal).
 TRACKING_URL = _env("TRACKING_URL")
+
+# Customer portal (README "Customer portal"). Rate limits use Flask-Limiter's notation and storage: the
+# default memory storage counts per process; several web workers share limits through Redis
+# (RATELIMIT_STORAGE_URI=redis://…).
+PORTAL_URL = _env("PORTAL_URL")
+PORTAL_LINK_DAYS = int(_env("PORTAL_LINK_DAYS", "60"))
+PORTAL_SUBMIT_LIMIT = _env("PORTAL_SUBMIT_LIMIT", "5 per 10 minutes;30 per day")
+PORTAL_TRACK_LIMIT = _env("PORTAL_TRACK_LIMIT", "10 per minute;100 per day")
+# Failed look-ups of one ticket number, from any address: guessing its phone number stops here.
+PORTAL_NUMBER_LIMIT = _env("PORTAL_NUMBER_LIMIT", "5 per hour")
+PORTAL_ACTION_LIMIT = _env("PORTAL_ACTION_LIMIT", "30 per hour")
+PORTAL_MAX_PHOTOS = int(_env("PORTAL_MAX_PHOTOS", "5"))
+PORTAL_MAX_PHOTO_KB = int(_env("PORTAL_MAX_PHOTO_KB", "8192"))
+RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+RATELIMIT_HEADERS_ENABLED = True
 
 ADMIN_USERNAME = _env("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = _env("ADMIN_PASSWORD")

@@ -57,6 +57,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.errors import register_error_handlers
     from app.views.formatting import register_template_helpers
 
+    from app.portal import register_portal
+
+    register_portal(app)
     register_cli(app)
     register_error_handlers(app)
     register_template_helpers(app)

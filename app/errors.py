@@ -19,6 +19,11 @@ def _too_large(exc):
     message = _("The request is larger than %(limit)s KB.", limit=(request.max_content_length or 0) // 1024)
     if request.path.startswith("/api/"):
         return jsonify({"message": message}), 413
+    if request.path.startswith("/portal"):
+        from flask import render_template
+
+        return render_template("portal/message.html", title=_("The photos are too large"),
+                               text=_("Please send fewer or smaller photos."), back=True), 413
     return message, 413
 
 

@@ -94,6 +94,8 @@ class Ticket(Model):
     report_count: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     last_reported_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     fault_code: Mapped[Optional[str]] = mapped_column(String(40))
+    # How many times it was resolved: each resolution is surveyed, called back and reviewed on its own.
+    resolution_round: Mapped[int] = mapped_column(Integer, default=0, nullable=False, server_default="0")
 
     duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
     duplicate_of = relationship("Ticket", remote_side=[id])

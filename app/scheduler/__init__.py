@@ -51,6 +51,13 @@ def _deliver_notifications(app, now: datetime) -> int:
     return deliver_due(db.session, now=now, batch=app.config["NOTIFY_BATCH_SIZE"])
 
 
+def _send_surveys(app, now: datetime) -> int:
+    """Satisfaction surveys for resolutions that are due (the message itself goes through the outbox)."""
+    from app.services.satisfaction import send_due_surveys
+
+    return send_due_surveys(db.session, now=now)
+
+
 def _heartbeat(app, now: datetime) -> int:
     return heartbeat.beat(db.session, now=now, started_at=STARTED_AT)
 
@@ -60,6 +67,7 @@ JOBS = [
     Job("sla_steps", _sla_steps, every_seconds=60),
     Job("deliver_notifications", _deliver_notifications, every_seconds=20),
     Job("auto_close_unconfirmed", _auto_close, every_seconds=15 * 60),
+    Job("send_surveys", _send_surveys, every_seconds=5 * 60),
     Job("poll_mailboxes", _poll_mailboxes, every_seconds=60),
 ]
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import Ticket
 from app.services import status as st
-from app.services import timeline
+from app.services import satisfaction, timeline
 from app.timeutil import as_utc
 
 RULE = "auto_close"
@@ -31,6 +31,7 @@ def close_unconfirmed(session: Session, *, now: datetime, after_days: int, batch
         for ticket in due:
             ticket.status = st.CLOSED
             ticket.closed_at = ticket.updated_at = now
+            satisfaction.on_status(session, ticket, st.RESOLVED, st.CLOSED, now=now)
             timeline.record(session, ticket, "status", now=now,
                             data={"from": st.RESOLVED, "to": st.CLOSED, "rule": RULE, "days": after_days})
         try:

@@ -4,7 +4,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Category, DispatchSettings, NotifySettings, Priority, ServiceType
+from app.models import Category, DispatchSettings, NotifySettings, Priority, SatisfactionSettings, ServiceType
 from app.services import vocabulary
 from app.services.roles import ADMIN
 
@@ -27,7 +27,7 @@ def ensure_reference_data(session: Session) -> int:
             if row["code"] not in existing:
                 session.add(model(**row))
                 added += 1
-    for settings_model in (DispatchSettings, NotifySettings):
+    for settings_model in (DispatchSettings, NotifySettings, SatisfactionSettings):
         if session.get(settings_model, 1) is None:
             session.add(settings_model(id=1))
             added += 1

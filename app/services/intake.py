@@ -62,6 +62,7 @@ class IntakeRequest:
     recovered: bool = False
     occurred_at: datetime | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    language: str | None = None  # the reporter's language (portal), for a customer we do not know yet
 
 
 @dataclass
@@ -202,7 +203,7 @@ def _process(session: Session, req: IntakeRequest, *, now: datetime, actor) -> I
     seen = recognise.recognise(
         session, now=now, name=req.customer_name, phone=req.phone, email=req.email,
         wechat_openid=req.wechat_openid, serial_number=req.serial_number, text=text,
-        customer=customer, asset=asset)
+        customer=customer, asset=asset, language=req.language)
     reasons = list(seen.reasons)
 
     if req.channel == "iot" and seen.asset is not None:

@@ -193,6 +193,8 @@ def on_event(session: Session, ticket: Ticket, kind: str, data: dict, now: datet
     elif kind == "assigned" and data.get("engineer_id"):
         _emit(session, ticket, "ticket_assigned", {}, now)
         _emit(session, ticket, "new_assignment", {}, now, engineer_id=data["engineer_id"])
+    elif kind == "survey_sent":
+        _emit(session, ticket, "satisfaction_survey", {}, now)
     elif kind == "claimed":  # the engineer took it from the pool: only the customer needs telling
         _emit(session, ticket, "ticket_assigned", {}, now)
     elif kind == "status":
@@ -205,7 +207,31 @@ def on_event(session: Session, ticket: Ticket, kind: str, data: dict, now: datet
             _emit(session, ticket, "ticket_resolved", {}, now)
 
 
-def _emit(session: Session, ticket: Ticket, event: str, data: dict, now: datetime, engineer_id=None) -> None:
+def tell_staff(session: Session, ticket: Ticket, event: str, data: dict, now: datetime, user_ids) -> None:
+    """A staff event for chosen logins (a team lead, the managers), plus subscribed webhooks and robots."""
+    _emit(session, ticket, event, data, now, user_ids=user_ids)
+
+
+def team_lead_or_managers(session: Session, ticket: Ticket) -> tuple[list[int], str]:
+    """Who answers for the ticket's team: its lead, else every active manager. Also their name(s)."""
+    from flask_appbuilder.security.sqla.models import Role, assoc_user_role
+
+    from app.models import Team
+    from app.services.roles import MANAGER
+    from app.services.timeline import user_name
+
+    team = session.get(Team, _team_id(ticket)) if _team_id(ticket) else None
+    if team is not None and team.lead_user is not None and team.lead_user.active:
+        return [team.lead_user.id], user_name(team.lead_user)
+    ids = list(session.scalars(
+        select(User.id).join(assoc_user_role, assoc_user_role.c.user_id == User.id)
+        .join(Role, Role.id == assoc_user_role.c.role_id)
+        .where(Role.name == MANAGER, User.active.is_(True)).order_by(User.id)))
+    return ids, ""
+
+
+def _emit(session: Session, ticket: Ticket, event: str, data: dict, now: datetime, engineer_id=None,
+          user_ids=()) -> None:
     cfg = current_config(session)
     # One event can happen twice in a transaction (back to the pool and dispatched again): the key is
     # unique per message, and stays with it through every retry and re-send.
@@ -217,6 +243,10 @@ def _emit(session: Session, ticket: Ticket, event: str, data: dict, now: datetim
     elif engineer_id is not None:
         contact = engineer_contact(session, engineer_id)
         if contact is not None:
+            rows += staff_rows(contact, event=event, ticket_id=None, key=key, data=data, now=now,
+                               configured=configured_channels())
+    elif user_ids:
+        for contact in staff_contacts(session, user_ids).values():
             rows += staff_rows(contact, event=event, ticket_id=None, key=key, data=data, now=now,
                                configured=configured_channels())
     for row in rows:

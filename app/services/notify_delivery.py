@@ -129,7 +129,7 @@ def _local(value: datetime | None, tz_name: str) -> str:
 
 def values_for(ticket: Ticket, note_data: dict, transport: Transport) -> dict:
     """The placeholders' values for a ticket, in the current locale."""
-    from app.services import sla_text
+    from app.services import satisfaction_text, sla_text
 
     tz = settings.current().timezone
     customer = ticket.customer
@@ -139,7 +139,9 @@ def values_for(ticket: Ticket, note_data: dict, transport: Transport) -> dict:
         detail = _("Status: %(old)s → %(new)s", old=st.label(note_data.get("from") or ""),
                    new=st.label(note_data.get("to") or ""))
     elif kind:
-        detail = sla_text.describe(kind, note_data) or ""
+        detail = sla_text.describe(kind, note_data) or satisfaction_text.describe(kind, note_data) or ""
+        if kind == "low_score" and note_data.get("reason"):
+            detail = f"{detail}: {note_data['reason']}"
     else:
         detail = ""
     deadline = ticket.arrival_due_at if ticket.arrived_at is None and ticket.arrival_due_at else None
@@ -153,7 +155,7 @@ def values_for(ticket: Ticket, note_data: dict, transport: Transport) -> dict:
         "engineer": engineer.name if engineer else "", "engineer_phone": engineer.phone if engineer else "",
         "team": ticket.team.name if ticket.team else "",
         "deadline": _local(deadline or ticket.sla_due_at or ticket.resolution_due_at, tz),
-        "tracking_link": transport.tracking_url.format(number=ticket.number) if transport.tracking_url else "",
+        "tracking_link": transport.tracking_link(ticket),
         "ticket_link": f"{transport.public_url.rstrip('/')}/ticketview/number/{ticket.number}",
         "detail": detail,
     }

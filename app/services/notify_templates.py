@@ -27,10 +27,12 @@ EVENTS = {
     "ticket_assigned": (_l("Engineer assigned"), CUSTOMER),
     "waiting_parts": (_l("Waiting for parts"), CUSTOMER),
     "ticket_resolved": (_l("Resolved, please confirm"), CUSTOMER),
+    "satisfaction_survey": (_l("Satisfaction survey"), CUSTOMER),
     "new_assignment": (_l("New assignment"), STAFF),
     "sla_reminder": (_l("Deadline reminder"), STAFF),
     "sla_escalation": (_l("Escalation"), STAFF),
     "assignment_chase": (_l("Assignment not accepted"), STAFF),
+    "low_satisfaction": (_l("Unhappy customer"), STAFF),
     "status_changed": (_l("Status changed"), HOOK),
 }
 
@@ -111,13 +113,18 @@ def _defaults(event: str) -> tuple[str, str, str]:
         text = _("Ticket {{ number }} has been resolved. Please confirm, or tell us if the problem persists"
                  "{% if tracking_link %}: {{ tracking_link }}{% endif %}.")
         return _("{{ number }} has been resolved"), _("Dear {{ customer }},\n\n") + text, text
+    if event == "satisfaction_survey":
+        text = _("How did we do on ticket {{ number }}? Please rate our service"
+                 "{% if tracking_link %}: {{ tracking_link }}{% endif %}. Thank you!")
+        return _("How was our service on {{ number }}?"), _("Dear {{ customer }},\n\n") + text, text
     if event == "new_assignment":
         return (_("New ticket {{ number }}: {{ subject }}"),
                 _("You have been assigned ticket {{ number }} ({{ priority }}): {{ subject }}\n"
                   "Customer: {{ customer }} {{ customer_phone }}\nAddress: {{ address }}\n"
                   "Deadline: {{ deadline }}\n{{ ticket_link }}"),
                 _("New ticket {{ number }} ({{ priority }}) for {{ engineer }}: {{ subject }}"))
-    # sla_reminder, sla_escalation, assignment_chase, status_changed: the sentence says what happened.
+    # sla_reminder, sla_escalation, assignment_chase, low_satisfaction, status_changed: the sentence says what
+    # happened.
     return (_("{{ number }}: {{ detail }}"),
             _("Ticket {{ number }} ({{ priority }}): {{ subject }}\n{{ detail }}\n"
               "Engineer: {{ engineer }}\n{{ ticket_link }}"),

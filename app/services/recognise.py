@@ -85,7 +85,7 @@ def warranty(asset: Asset | None, now: datetime) -> tuple[str, dict]:
 
 def recognise(session: Session, *, now: datetime, name=None, phone=None, email=None, wechat_openid=None,
               serial_number=None, text: str = "", customer: Customer | None = None,
-              asset: Asset | None = None, create_unknown: bool = True) -> Recognition:
+              asset: Asset | None = None, create_unknown: bool = True, language: str | None = None) -> Recognition:
     """Find (or, for an unknown sender, create unverified) the customer and the device."""
     out = Recognition()
     if asset is None:
@@ -107,7 +107,8 @@ def recognise(session: Session, *, now: datetime, name=None, phone=None, email=N
     else:
         out.reasons.append({"code": "customer_found", "by": "chosen", "value": customer.phone, "name": customer.name})
     if customer is None and create_unknown:
-        customer = _new_customer(session, name=name, phone=phone, email=email, wechat_openid=wechat_openid, now=now)
+        customer = _new_customer(session, name=name, phone=phone, email=email, wechat_openid=wechat_openid, now=now,
+                                 language=language)
         if customer is not None:
             out.reasons.append({"code": "customer_created", "name": customer.name})
     if asset is None and customer is not None and customer.id is not None:
@@ -124,13 +125,15 @@ def recognise(session: Session, *, now: datetime, name=None, phone=None, email=N
     return out
 
 
-def _new_customer(session: Session, *, name, phone, email, wechat_openid, now) -> Customer | None:
+def _new_customer(session: Session, *, name, phone, email, wechat_openid, now, language=None) -> Customer | None:
     phone, email = normalize_phone(phone), normalize_email(email)
     if not (phone or email or wechat_openid):
         return None
     name = (name or "").strip()[:100] or phone or email or str(_l("WeChat user"))
     customer = Customer(name=name, phone=phone, email=email, wechat_openid=wechat_openid or None,
-                        verified=False, created_at=now, updated_at=now)
+                        verified=False, created_at=now, updated_at=now,
+                        # Messages to a new customer go out in the language they wrote to us in.
+                        preferred_language=language if language in ("zh", "en") else "zh")
     session.add(customer)
     return customer
 

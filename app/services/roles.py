@@ -23,6 +23,10 @@ CONFIG_VIEWS = ("Category", "ServiceType", "Priority", "ServiceRegion", "Skill",
 # Intake: clerks register calls, integrators post through their tokens (staff may post with a JWT).
 INTAKE_DESK = [("can_register", "PhoneIntake"), ("can_post", "IntakeApi"), ("can_get", "IntakeApi")]
 CUSTOMER_VIEWS = ("Customer", "CustomerContact", "Asset")
+# Follow-up calls (回访) and the ratings: the clerks' work, the managers' too.
+SATISFACTION_DESK = [("can_list", "FollowUp"), ("can_show", "FollowUp"), ("can_record", "FollowUp"),
+                     ("can_list", "FollowUpHistory"), ("can_show", "FollowUpHistory"),
+                     ("can_list", "Survey"), ("can_show", "Survey")]
 INVENTORY_VIEWS = ("Warehouse", "SparePart", "Stock")
 
 # Every staff member may read and edit their own profile and password, and read the API description.
@@ -68,6 +72,9 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["NotificationTemplate"], READ + WRITE + DELETE + ("can_preview",))
         + _grant(["NotifyEndpoint"], READ + WRITE + DELETE)
         + _grant(["NotifySettings"], READ + ("can_edit",))
+        + SATISFACTION_DESK
+        + _grant(["LowScoreReview"], READ + ("can_edit",))
+        + _grant(["SatisfactionSettings"], READ + ("can_edit",))
         + INTAKE_DESK
     ),
     CLERK: (
@@ -77,6 +84,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
         + _grant(["EngineerShift", "EngineerAbsence", "TicketPool"], READ)
         + _grant(["AtRisk"], ("can_list",))
+        + SATISFACTION_DESK
         + INTAKE_DESK
     ),
     ENGINEER: (

@@ -50,6 +50,9 @@ class Transport:
     wechat_api_base: str = "https://api.weixin.qq.com"
     public_url: str = "http://127.0.0.1:8080"
     tracking_url: str | None = None  # e.g. https://service.example.com/track?no={number}
+    # Where customers reach the portal (the signed tracking links point there), when not at public_url.
+    portal_url: str | None = None
+    secret_key: str | None = None  # signs the tracking links
     timeout: int = HTTP_TIMEOUT
 
     @property
@@ -62,6 +65,18 @@ class Transport:
         if self.wechat_app_id and self.wechat_app_secret:
             found.add("wechat")
         return frozenset(found)
+
+    def tracking_link(self, ticket) -> str:
+        """The customer's link to the ticket: the company's own page when TRACKING_URL is set, else the
+        portal's signed link (which proves ownership without the phone number)."""
+        if self.tracking_url:
+            return self.tracking_url.format(number=ticket.number)
+        if not self.secret_key:
+            return ""
+        from app.services import tracking
+
+        base = (self.portal_url or self.public_url).rstrip("/")
+        return f"{base}/portal/t/{tracking.sign(ticket.id, self.secret_key)}"
 
     @classmethod
     def current(cls) -> "Transport":

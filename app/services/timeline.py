@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketEvent
-from app.services import dispatch_text, notify, sla_text
+from app.services import dispatch_text, notify, satisfaction_text, sla_text
 from app.services import status as st
 
 
@@ -58,7 +58,8 @@ def describe(event: TicketEvent) -> str:
         return _("Edited: %(fields)s", fields=fields)
     if kind == "note":
         return _("Note")
-    return dispatch_text.describe(kind, data) or sla_text.describe(kind, data) or _describe_intake(kind, data)
+    return (dispatch_text.describe(kind, data) or sla_text.describe(kind, data)
+            or satisfaction_text.describe(kind, data) or _describe_intake(kind, data))
 
 
 def _describe_intake(kind: str, data: dict) -> str:

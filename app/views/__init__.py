@@ -19,6 +19,9 @@ from app.views.notifications import (
     InboxView, NotificationAttemptView, NotificationTemplateView, NotifyEndpointView, NotifySettingsView, OutboxView,
     PreferenceView,
 )
+from app.views.satisfaction import (
+    FollowUpHistoryView, FollowUpView, LowScoreReviewView, SatisfactionSettingsView, SurveyView,
+)
 from app.views.staff import (
     EngineerAbsenceView, EngineerShiftView, EngineerView, SkillView, TeamEngineersView, TeamView,
 )
@@ -39,6 +42,14 @@ def register_views(appbuilder) -> None:
     add(ReviewQueueView, "ReviewQueue", label=_l("Review queue"), icon="fa-eye", category="TicketsMenu")
     add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket", category="TicketsMenu")
     add(TicketEventView, "Timeline", label=_l("Timeline"), icon="fa-history", category="TicketsMenu")
+
+    add(FollowUpView, "FollowUps", label=_l("Follow-up calls"), icon="fa-phone-square",
+        category="SatisfactionMenu", category_label=_l("Satisfaction"), category_icon="fa-smile-o")
+    add(FollowUpHistoryView, "FollowUpHistory", label=_l("Follow-up history"), icon="fa-history",
+        category="SatisfactionMenu")
+    add(SurveyView, "Ratings", label=_l("Ratings"), icon="fa-star", category="SatisfactionMenu")
+    add(LowScoreReviewView, "LowScoreReviews", label=_l("Low-score reviews"), icon="fa-frown-o",
+        category="SatisfactionMenu")
 
     add(CustomerView, "Customers", label=_l("Customers"), icon="fa-user",
         category="CustomersMenu", category_label=_l("Customers"), category_icon="fa-users")
@@ -87,6 +98,8 @@ def register_views(appbuilder) -> None:
     add(NotifyEndpointView, "NotifyEndpoints", label=_l("Webhooks and group robots"), icon="fa-plug",
         category="ConfigMenu")
     add(NotifySettingsView, "NotifySettings", label=_l("Notification settings"), icon="fa-bell-o",
+        category="ConfigMenu")
+    add(SatisfactionSettingsView, "SatisfactionSettings", label=_l("Satisfaction settings"), icon="fa-smile-o",
         category="ConfigMenu")
     add(OutboxView, "Outbox", label=_l("Notification outbox"), icon="fa-paper-plane", category="ConfigMenu")
     appbuilder.add_view_no_menu(NotificationAttemptView)
