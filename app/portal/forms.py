@@ -43,7 +43,7 @@ class SubmitForm(FlaskForm):
 
 
 class TrackForm(FlaskForm):
-    number = StringField(_l("Ticket number"), [DataRequired(_l("Please enter the ticket number.")),
+    number = StringField(_l("Request number"), [DataRequired(_l("Please enter the request number.")),
                                                Length(max=32)])
     contact = StringField(_l("Phone or e-mail used for the request"),
                           [DataRequired(_l("Please enter your phone number or e-mail.")), _phone_or_email])

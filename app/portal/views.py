@@ -204,7 +204,7 @@ def _act(token: str, form, name: str, work, done: str):
     except ServiceError as exc:
         db.session.rollback()
         found = _owned_ticket(token)
-        _field_error(form, exc)
+        flash(str(exc), "danger")  # at the top: the form it came from may no longer be on the page
         return _ticket_page(token, found, exc.status_code, **{name: form})
     flash(done, "success")
     return redirect(url_for("portal.ticket", token=token), code=303)

@@ -69,7 +69,7 @@ PUBLIC_STATUS = {
 }
 STEPS = (_l("Received"), _l("Engineer assigned"), _l("Being handled"), _l("Resolved"), _l("Completed"))
 _STEP_OF = {st.NEW: 0, st.ASSIGNED: 1, st.ACCEPTED: 1, st.IN_PROGRESS: 2, st.WAITING_CUSTOMER: 2,
-            st.WAITING_PARTS: 2, st.REOPENED: 2, st.RESOLVED: 3, st.CLOSED: 4}
+            st.WAITING_PARTS: 2, st.REOPENED: 2, st.RESOLVED: 3, st.CLOSED: len(STEPS)}
 # What the customer is told they can do next, when it is up to them.
 HINTS = {
     st.WAITING_CUSTOMER: _l("We need more information from you: please add it below."),
@@ -99,15 +99,18 @@ def _public_text(event: TicketEvent) -> tuple[str | None, str | None]:
             return _("Reopened: we are working on it again"), event.reason if event.actor_user_id is None else None
         if to in (st.ASSIGNED, st.NEW, st.ACCEPTED):
             return None, None  # said by the assignment itself, or internal back-and-forth
-        if to == st.CLOSED and data.get("rule") == "auto_close":
-            return _("Completed"), None
+        if to == st.RESOLVED:
+            return _("Resolved"), None
         return str(PUBLIC_STATUS.get(to, to)), None
     if kind == "customer_reply":
         return _("You added information"), event.reason
     if kind == "merged_into":
         return _("Handled together with request %(ticket)s", ticket=data.get("ticket")), None
-    if kind in ("customer_confirmed", "rated"):
-        return satisfaction_text.describe(kind, data), event.reason if kind == "rated" else None
+    if kind == "customer_confirmed":
+        return _("You confirmed the problem is solved"), None
+    if kind == "rated":  # a comment is shown back only when the customer wrote it (not a clerk's call note)
+        return (_("You rated the service %(stars)s", stars=satisfaction_text.stars(data.get("score"))),
+                event.reason if data.get("via") == "portal" else None)
     return None, None
 
 
