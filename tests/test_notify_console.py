@@ -176,6 +176,10 @@ def test_the_bell_and_the_outbox_cost_the_same_queries_for_a_full_page(app, logi
         with app.app_context():
             engine = db.engine
         session.close()  # the requests share this test's session: nothing may come from its identity map
+        # Once uncounted: a configuration changed by an earlier test (outside the ORM) rebuilds the rules on
+        # the first request after it, which is not this page's cost.
+        assert client.get(url).status_code == 200
+        session.close()
         event.listen(engine, "before_cursor_execute", count)
         try:
             statements.clear()

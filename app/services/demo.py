@@ -13,7 +13,7 @@ from app.models import (
     ServiceType, Skill, SparePart, Stock, StockMove, Team, Ticket, TicketEvent, Warehouse,
 )
 from app.services import demo_data as D
-from app.services import load, numbering, settings, sla, tickets
+from app.services import load, numbering, satisfaction, settings, sla, tickets
 from app.services import status as st
 from app.services.bootstrap import ensure_reference_data
 from app.services.roles import CLERK, ENGINEER, MANAGER, WAREHOUSE
@@ -212,6 +212,9 @@ def _seed_tickets(session, rng, now, customers, engineers, users) -> int:
                 tickets.transition(session, ticket, step, now=at, actor=actor, reason=REASONS.get(step))
         if i % 3 == 0:
             tickets.add_note(session, ticket, rng.choice(D.DEMO_NOTES), now=at + timedelta(minutes=5), actor=clerk)
+        if target == st.CLOSED:  # the customers' ratings: mostly content, now and then not
+            score, comment = rng.choice(D.DEMO_RATINGS)
+            satisfaction.rate(session, ticket, score, comment, via="portal", now=at + timedelta(hours=2))
         count += 1
     session.flush()
     return count

@@ -145,3 +145,11 @@ DEMO_NOTES = [
     "已告知客户所需配件及费用。",
     "远程指导客户重启设备后恢复正常。",
 ]
+
+# Ratings customers give (stars, comment): what the Ratings and Low-score reviews pages start with.
+DEMO_RATINGS = [
+    (5, "师傅很专业，准时上门"),
+    (5, None),
+    (4, "处理及时，就是等配件有点久"),
+    (2, "约好上午来，下午才到，也没提前打电话"),
+]
