@@ -42,3 +42,27 @@ def test_ticket_page_forms_work_with_csrf_and_forged_posts_are_refused(protected
         from app.models import Ticket
 
         assert db.session.get(Ticket, ticket_id).status == st.RESOLVED
+
+
+def test_the_portal_forms_carry_their_token_and_a_forged_submit_makes_nothing(protected_app):
+    from sqlalchemy import func, select
+
+    from app.models import Ticket
+
+    client = protected_app.test_client()
+    form = {"name": "赵敏", "phone": "13755557777", "description": "空调不制冷，开机十分钟还是热风"}
+    with protected_app.app_context():
+        before = db.session.scalar(select(func.count(Ticket.id)))
+    assert client.post("/portal/submit", data=form).status_code == 400
+    with protected_app.app_context():
+        assert db.session.scalar(select(func.count(Ticket.id))) == before
+
+    page = client.get("/portal/submit").get_data(as_text=True)
+    key = re.search(r'name="form_key"[^>]*value="([^"]+)"', page).group(1)
+    sent = client.post("/portal/submit", data={**form, "csrf_token": token(page), "form_key": key})
+    assert sent.status_code == 303
+    # The ticket page's own forms carry a token too.
+    ticket_page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    reply = client.post(sent.headers["Location"] + "/reply", data={
+        "text": "补充：型号 KFR-35GW", "form_key": "r", "csrf_token": token(ticket_page)})
+    assert reply.status_code == 303

@@ -192,8 +192,11 @@ def test_replies_thread_and_automatic_mail_makes_no_ticket(client, session):
     event = ticket.events[-1]
     assert event.kind == "customer_reply" and event.reason == "师傅还没来，今天下午家里有人，请安排。"
 
+    assert session.scalar(select(func.count()).select_from(Ticket)) == before
+    # A new message (made here, or replayed when an earlier test already sent it) for a reply by number.
     english = client.post("/api/v1/intake/email", data=eml("english.eml"), content_type="message/rfc822",
                           headers=headers).get_json()
+    before = session.scalar(select(func.count()).select_from(Ticket))
     by_number = eml("reply_by_number.eml").replace(b"NUMBER", english["number"].encode())
     response = client.post("/api/v1/intake/email", data=by_number, content_type="message/rfc822", headers=headers)
     assert response.get_json()["outcome"] == "replied" and response.get_json()["id"] == english["id"]

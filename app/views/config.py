@@ -9,6 +9,7 @@ from app.labels import COMMON_LABELS, DISPATCH_LABELS
 from app.models import Category, DispatchSettings, Priority, ServiceRegion, ServiceType
 from app.services.vocabulary import REGION_LEVELS, choices
 from app.views.datamodel import FormInterface
+from app.views.settings_view import SettingsView
 from app.views.formatting import label_of
 
 
@@ -56,16 +57,14 @@ class PriorityView(ReferenceView):
     }
 
 
-class DispatchSettingsView(ModelView):
+class DispatchSettingsView(SettingsView):
     datamodel = FormInterface(DispatchSettings)
     class_permission_name = "DispatchSettings"
-    exclude_route_methods = {"add", "delete", "download"}
     list_title = show_title = edit_title = _l("Dispatch settings")
     label_columns = DISPATCH_LABELS
     list_columns = ["auto_dispatch", "weight_load", "weight_distance", "weight_parts", "weight_previous",
                     "distance_half_km", "location_fresh_hours", "candidates_shown", "accept_remind_minutes",
                     "accept_redispatch_minutes"]
-    edit_columns = show_columns = list_columns
     validators_columns = {
         **{w: [NumberRange(min=0, max=100)] for w in ("weight_load", "weight_distance", "weight_parts",
                                                        "weight_previous")},

@@ -26,6 +26,7 @@ from app.services.rules import split_list
 from app.services.vocabulary import CHANNELS, CUSTOMER_TIERS, choices
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
+from app.views.settings_view import SettingsView
 from app.views.formatting import blanks, label_of, local_time
 from app.views.tickets import TicketView
 
@@ -185,15 +186,13 @@ class SynonymGroupView(ModelView):
         item.updated_at = utcnow()
 
 
-class IntakeSettingsView(ModelView):
+class IntakeSettingsView(SettingsView):
     datamodel = FormInterface(IntakeSettings)
     class_permission_name = "IntakeSettings"
-    exclude_route_methods = {"add", "delete", "download"}
     list_title = show_title = edit_title = _l("Intake settings")
     label_columns = INTAKE_LABELS
     list_columns = ["review_threshold", "default_priority", "dedupe_window_hours", "dedupe_similarity",
                     "iot_window_hours", "max_attachment_kb"]
-    edit_columns = show_columns = list_columns
     validators_columns = {
         "review_threshold": [NumberRange(min=0, max=1)], "dedupe_window_hours": [NumberRange(min=0, max=24 * 30)],
         "dedupe_similarity": [NumberRange(min=1, max=100)], "iot_window_hours": [NumberRange(min=1, max=24 * 30)],

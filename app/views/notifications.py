@@ -26,6 +26,7 @@ from app.services import notify, notify_templates
 from app.services.vocabulary import LANGUAGE_NAMES, choices
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
+from app.views.settings_view import SettingsView
 from app.views.formatting import blank, label_of, local_time
 from app.views.weekly import clock
 
@@ -147,13 +148,12 @@ class NotifyEndpointView(ModelView):
         self.pre_add(item)
 
 
-class NotifySettingsView(ModelView):
+class NotifySettingsView(SettingsView):
     datamodel = FormInterface(NotifySettings)
     class_permission_name = "NotifySettings"
-    exclude_route_methods = {"add", "delete", "download"}
     list_title = show_title = edit_title = _l("Notification settings")
     label_columns = NOTIFY_LABELS
-    list_columns = edit_columns = show_columns = ["quiet_start", "quiet_end", "max_attempts", "retry_minutes"]
+    list_columns = ["quiet_start", "quiet_end", "max_attempts", "retry_minutes"]
     search_columns = ["max_attempts"]  # one row; FAB cannot search TIME columns
     validators_columns = {"max_attempts": [NumberRange(min=1, max=50)], "retry_minutes": [NumberRange(min=1, max=1440)]}
     edit_form_extra_fields = {  # FAB has no form field for TIME columns

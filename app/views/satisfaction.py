@@ -23,6 +23,7 @@ from app.services.satisfaction_text import (
 from app.services.vocabulary import choices
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
+from app.views.settings_view import SettingsView
 from app.views.formatting import blank, blanks, label_of, local_time
 
 
@@ -157,15 +158,13 @@ class LowScoreReviewView(ModelView):
         satisfaction.review(db.session, item, item.root_cause, item.review_note, now=utcnow(), actor=g.user)
 
 
-class SatisfactionSettingsView(ModelView):
+class SatisfactionSettingsView(SettingsView):
     datamodel = FormInterface(SatisfactionSettings)
     class_permission_name = "SatisfactionSettings"
-    exclude_route_methods = {"add", "delete", "download"}
     list_title = show_title = edit_title = _l("Satisfaction settings")
     label_columns = SATISFACTION_LABELS
     list_columns = ["survey_delay_hours", "follow_up_days", "follow_up_all", "follow_up_retry_hours",
                     "follow_up_max_attempts", "low_score_max", "reopen_days"]
-    edit_columns = show_columns = list_columns
     validators_columns = {
         "survey_delay_hours": [NumberRange(min=0, max=720)], "follow_up_days": [NumberRange(min=0, max=365)],
         "follow_up_retry_hours": [NumberRange(min=1, max=720)], "follow_up_max_attempts": [NumberRange(min=1, max=20)],
