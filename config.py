@@ -76,6 +76,8 @@ PORTAL_ACTION_LIMIT = _env("PORTAL_ACTION_LIMIT", "30 per hour")
 PORTAL_MAX_PHOTOS = int(_env("PORTAL_MAX_PHOTOS", "5"))
 PORTAL_MAX_PHOTO_KB = int(_env("PORTAL_MAX_PHOTO_KB", "8192"))
 RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+# How many reverse proxies (nginx…) stand in front: their X-Forwarded-For names the client. 0: none.
+PROXY_FIX_HOPS = int(_env("PROXY_FIX_HOPS", "0"))
 RATELIMIT_HEADERS_ENABLED = True
 
 ADMIN_USERNAME = _env("ADMIN_USERNAME", "admin")

@@ -33,6 +33,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
+    if app.config.get("PROXY_FIX_HOPS"):
+        # Behind nginx: the client's address (the portal's rate limits) and scheme come from its headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config["SECRET_KEY"] = _secret_key(app)
 
     from app import models  # noqa: F401  (every table on Model.metadata before AppBuilder starts)

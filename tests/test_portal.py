@@ -353,3 +353,16 @@ def test_the_portal_speaks_chinese_first_then_the_browser_or_the_choice(portal):
     assert "如何为您服务？" in text_of(chosen.get_data(as_text=True))
     # The switch only sends people back into the portal.
     assert portal.get("/portal/lang/en?next=https://evil.example.com/").headers["Location"] == "/portal/"
+
+
+def test_behind_a_proxy_the_limits_count_the_customers_address(tmp_path_factory):
+    from tests.conftest import make_app
+
+    proxied = make_app(tmp_path_factory, "sqlite", "proxy", PROXY_FIX_HOPS=1, PORTAL_TRACK_LIMIT="2 per minute")
+    client = proxied.test_client()
+
+    def look_up(customer_address):  # an empty form: refused before any database work, but counted
+        return client.post("/portal/track", data={}, headers={"X-Forwarded-For": customer_address}).status_code
+
+    assert [look_up("203.0.113.7") for _ in range(3)] == [400, 400, 429]
+    assert look_up("198.51.100.9") == 400  # another customer behind the same proxy is not held up
