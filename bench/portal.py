@@ -114,7 +114,8 @@ def main():
 
     with app.app_context():
         now = utcnow()
-        due = db.session.scalars(select(Ticket.id).where(Ticket.status == st.CLOSED).limit(args.surveys)).all()
+        due = db.session.scalars(select(Ticket.id).where(Ticket.status == st.CLOSED, Ticket.resolution_round == 0)
+                                 .limit(args.surveys)).all()
         db.session.execute(update(Ticket).where(Ticket.id.in_(due)).values(resolution_round=1))
         db.session.execute(insert(Survey), [
             {"ticket_id": tid, "round": 1, "state": "pending", "resolved_at": now - timedelta(hours=3),

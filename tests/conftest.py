@@ -5,8 +5,11 @@ tickets they change, so they never depend on each other's leftovers.
 """
 import os
 import re
+import shutil
+import threading
 
 import pytest
+from werkzeug.serving import make_server
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -169,3 +172,32 @@ def channels(app, monkeypatch):
                            .values(state="dead", last_error="left over by a test"))
         db.session.execute(NotifyEndpoint.__table__.update().values(active=False))
         db.session.commit()
+
+
+# --- the browser tests' chromium and a real HTTP server around the app -------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("chromium is missing in CI (scripts/ensure-test-packages.sh installs it)")
+        pytest.skip("Debian's chromium is not installed (run scripts/ensure-test-packages.sh as root)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(app):
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()

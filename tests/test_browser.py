@@ -1,41 +1,11 @@
 """A clerk's first minutes in a real browser: log in, switch language, open the list and a ticket."""
 import os
-import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import IN_CI, PASSWORDS
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+from tests.conftest import ARTIFACTS, PASSWORDS
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail("chromium is missing in CI (scripts/ensure-test-packages.sh installs it)")
-        pytest.skip("Debian's chromium is not installed (run scripts/ensure-test-packages.sh as root)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
 
 
 def logged_in_page(browser, server, username):

@@ -10,7 +10,7 @@ from app.services import status as st
 from app.services import tickets
 from tests.helpers import engineer_of, user
 from tests.portal_world import png, survey_of, work_and_resolve
-from tests.test_browser import ARTIFACTS, browser, server  # noqa: F401  (fixtures)
+from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ WORDS = {
 }
 
 
-def phone_page(browser, lang):  # noqa: F811  (the fixture, passed in)
+def phone_page(browser, lang):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
                                   locale=WORDS[lang]["locale"])
     return context.new_page()
@@ -45,7 +45,7 @@ def resolve(session, number):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_a_customer_on_a_phone_submits_tracks_reopens_and_rates(app, session, browser, server, lang, tmp_path):  # noqa: F811
+def test_a_customer_on_a_phone_submits_tracks_reopens_and_rates(app, session, browser, server, lang, tmp_path):
     app.extensions["portal_limits"].reset()
     words = WORDS[lang]
     photo = tmp_path / "leak.png"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import FollowUp, LowScoreReview, Notification, SatisfactionSettings, Survey, Ticket, TicketEvent
+from app.models import FollowUp, LowScoreReview, Notification, SatisfactionSettings, Ticket, TicketEvent
 from app.services import notify_delivery, satisfaction
 from app.services import status as st
 from app.services import tickets
