@@ -48,7 +48,7 @@ def main():
     args = parser.parse_args()
 
     app, url = demo_app(args.database_url, "bench-portal-", **UNLIMITED)
-    from sqlalchemy import insert, select, update
+    from sqlalchemy import insert, select
 
     from app.extensions import db
     from app.models import Survey, Ticket
@@ -114,9 +114,9 @@ def main():
 
     with app.app_context():
         now = utcnow()
-        due = db.session.scalars(select(Ticket.id).where(Ticket.status == st.CLOSED, Ticket.resolution_round == 0)
+        surveyed = select(Survey.id).where(Survey.ticket_id == Ticket.id).exists()
+        due = db.session.scalars(select(Ticket.id).where(Ticket.status == st.CLOSED, ~surveyed)
                                  .limit(args.surveys)).all()
-        db.session.execute(update(Ticket).where(Ticket.id.in_(due)).values(resolution_round=1))
         db.session.execute(insert(Survey), [
             {"ticket_id": tid, "round": 1, "state": "pending", "resolved_at": now - timedelta(hours=3),
              "due_at": now - timedelta(hours=1), "created_at": now} for tid in due])

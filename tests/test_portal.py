@@ -111,7 +111,7 @@ def test_too_many_photos_are_refused(app, session, portal):
 def test_submitting_is_rate_limited_per_address(app, session, portal):
     allowed = int(app.config["PORTAL_SUBMIT_LIMIT"].split()[0])
     for i in range(allowed):
-        assert submit(portal, phone=f"1375555{i:04d}", form_key=f"k-limit-{i}").status_code == 303
+        assert submit(portal, phone=f"1375444{i:04d}", form_key=f"k-limit-{i}").status_code == 303
     before = ticket_count(session)
     response = submit(portal, phone="13755559999", form_key="k-limit-x")
     assert response.status_code == 429 and "尝试次数过多" in text_of(response.get_data(as_text=True))
@@ -366,3 +366,26 @@ def test_behind_a_proxy_the_limits_count_the_customers_address(tmp_path_factory)
 
     assert [look_up("203.0.113.7") for _ in range(3)] == [400, 400, 429]
     assert look_up("198.51.100.9") == 400  # another customer behind the same proxy is not held up
+
+
+def test_a_repeat_report_is_taken_without_showing_whose_request_it_joined(session, portal):
+    first = submit(portal, phone="13755550031", form_key="k-repeat-1", description="冰箱不制冷，冷藏室温度很高")
+    number = portal.get(first.headers["Location"]).get_data(as_text=True)
+    ticket = session.scalar(select(Ticket).where(Ticket.contact_phone == "13755550031"))
+    # Someone types the same phone number and the same problem: the report joins the open request…
+    again = submit(portal, phone="13755550031", form_key="k-repeat-2", description="冰箱不制冷，冷藏室温度很高")
+    session.expire_all()
+    assert again.status_code == 200 and ticket.report_count == 2
+    # …but whoever typed it is not shown that request, its number or a link to it.
+    html = again.get_data(as_text=True)
+    assert ticket.number in number and ticket.number not in html and "/portal/t/" not in html
+    assert "已将您的留言加入其中" in text_of(html)
+
+
+def test_additions_sent_without_a_form_key_are_each_kept(app, session, portal):
+    ticket = customer_ticket(session, phone="13911110017")
+    for text in ("第一次补充", "第二次补充"):
+        assert portal.post(link(app, ticket) + "/reply", data={"text": text}).status_code == 303
+    replies = session.scalars(select(TicketEvent.reason).where(TicketEvent.ticket_id == ticket.id,
+                                                               TicketEvent.kind == "customer_reply")).all()
+    assert replies == ["第一次补充", "第二次补充"]

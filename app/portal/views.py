@@ -92,11 +92,13 @@ def submit():
         return render_template("portal/submit.html", form=form), 400
     ticket = result.ticket
     if result.outcome == "merged":
-        flash(_("You already reported this problem: we added it to request %(number)s.", number=ticket.number),
-              "info")
-    else:
-        flash(_("Thank you. Your request number is %(number)s. Keep it to check the progress.",
-                number=ticket.number), "success")
+        # Added to an open request of the customer this phone number belongs to. Whoever typed the number may
+        # not be that customer: neither the request's number nor its page is shown to them.
+        return render_template("portal/message.html", title=_("Thank you"), text=_(
+            "We already have an open request for this problem and added your message to it. We will contact "
+            "you at the phone number you gave."))
+    flash(_("Thank you. Your request number is %(number)s. Keep it to check the progress.", number=ticket.number),
+          "success")
     return redirect(_link(ticket.id), code=303)
 
 
@@ -217,7 +219,8 @@ def reply(token):
     def work(found):
         if found.status not in st.OPEN_STATUSES:
             raise ServiceError(_("This request is not open any more."), field="text")
-        intake_service.add_reply(db.session, found, channel="web", message_key=f"portal-{form.form_key.data}",
+        key = f"portal-reply-{found.id}-{form.form_key.data}" if form.form_key.data else None
+        intake_service.add_reply(db.session, found, channel="web", message_key=key,
                                  text=form.text.data.strip(), sender=None, attachments=_photos(form.photos),
                                  now=utcnow())
 

@@ -356,7 +356,7 @@ def _bulk_row(rng, pools, now, created) -> dict:
         "priority_id": pools["priority"][priority], "status": status, "subject": subject,
         "description": description, "team_id": team_id, "assignee_id": engineer_id,
         "responded_at": handled if engineer_id else None,
-        "resolved_at": min(resolved, now) if done else None,
+        "resolved_at": min(resolved, now) if done else None, "resolution_round": 1 if done else 0,
         "closed_at": min(resolved + timedelta(days=3), now) if status == st.CLOSED else None,
         "created_at": created, "updated_at": min(resolved, now) if done else handled if engineer_id else created,
         "version": 1,
