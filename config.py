@@ -67,6 +67,7 @@ TRACKING_URL = _env("TRACKING_URL")
 # default memory storage counts per process; several web workers share limits through Redis
 # (RATELIMIT_STORAGE_URI=redis://…).
 PORTAL_URL = _env("PORTAL_URL")
+SERVICE_HOTLINE = _env("SERVICE_HOTLINE")  # shown at the foot of every portal page, e.g. 400-800-8888
 PORTAL_LINK_DAYS = int(_env("PORTAL_LINK_DAYS", "60"))
 PORTAL_SUBMIT_LIMIT = _env("PORTAL_SUBMIT_LIMIT", "5 per 10 minutes;30 per day")
 PORTAL_TRACK_LIMIT = _env("PORTAL_TRACK_LIMIT", "10 per minute;100 per day")

@@ -343,6 +343,13 @@ def test_actions_do_not_work_in_the_wrong_state(app, session, portal):
 
 # --------------------------------------------------------------- language
 
+def test_the_hotline_is_at_the_foot_of_the_portal_when_configured(app, portal, monkeypatch):
+    assert 'id="hotline"' not in portal.get("/portal/").get_data(as_text=True)
+    monkeypatch.setitem(app.config, "SERVICE_HOTLINE", "400-800-8888")
+    html = portal.get("/portal/").get_data(as_text=True)
+    assert '<a href="tel:4008008888" id="hotline">400-800-8888</a>' in html and "服务热线" in text_of(html)
+
+
 def test_the_portal_speaks_chinese_first_then_the_browser_or_the_choice(portal):
     assert "如何为您服务？" in text_of(portal.get("/portal/").get_data(as_text=True))
     english_browser = portal.get("/portal/", headers={"Accept-Language": "en-US,en;q=0.9"})
