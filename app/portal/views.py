@@ -183,7 +183,7 @@ def _ticket_page(token, found: Ticket, status: int = 200, **forms_given):
         can_reply=found.status in st.OPEN_STATUSES, can_confirm=found.status == st.RESOLVED,
         can_reopen=satisfaction.may_reopen(db.session, found, now=now),
         can_rate=found.status == st.CLOSED and satisfaction.can_rate(db.session, found),
-        rated=satisfaction.current_survey(db.session, found) if found.resolution_round else None,
+        rated=satisfaction.current_survey(db.session, found) if found.status in (st.RESOLVED, st.CLOSED) else None,
         reply=reply, confirm=forms_given.get("confirm") or forms.ConfirmForm(formdata=None),
         reopen=forms_given.get("reopen") or forms.ReopenForm(formdata=None),
         rate=forms_given.get("rate") or forms.RateForm(formdata=None),

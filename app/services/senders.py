@@ -52,7 +52,7 @@ class Transport:
     tracking_url: str | None = None  # e.g. https://service.example.com/track?no={number}
     # Where customers reach the portal (the signed tracking links point there), when not at public_url.
     portal_url: str | None = None
-    secret_key: str | None = None  # signs the tracking links
+    secret_key: str | None = field(default=None, repr=False)  # signs the tracking links
     timeout: int = HTTP_TIMEOUT
 
     @property
