@@ -157,6 +157,11 @@ INVENTORY_LABELS = {
     "ticket": _l("Ticket"),
     "actor": _l("By"),
     "created_at": _l("Time"),
+    "source": _l("From warehouse"),
+    "state": _l("State"),
+    "done_at": _l("Done at"),
+    "done_by": _l("Done by"),
+    "id": _l("Action"),
 }
 
 INTAKE_LABELS = {

@@ -1,8 +1,10 @@
 """Dispatch: when engineers work, the manager's weights, and the parts a ticket needs."""
 from datetime import datetime, time
+from decimal import Decimal
+from typing import Optional
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Time, UniqueConstraint,
+    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -70,7 +72,9 @@ class DispatchSettings(Model):
 
 
 class TicketPart(Model):
-    """A spare part the ticket needs (dispatch prefers engineers whose warehouse has it in stock)."""
+    """A spare part the ticket needs, and where it stands (app.services.inventory):
+    needed → reserved (in `warehouse`) | waiting (a transfer or purchase request is open) → consumed on
+    resolution (unused ones returned) | released (dropped, or the ticket cancelled)."""
 
     __tablename__ = "ticket_part"
     __table_args__ = (UniqueConstraint("ticket_id", "part_id", name="uq_ticket_part"),)
@@ -80,6 +84,15 @@ class TicketPart(Model):
     part_id: Mapped[int] = mapped_column(ForeignKey("spare_part.id"), nullable=False, index=True)
     part = relationship("SparePart")
     quantity: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    state: Mapped[str] = mapped_column(String(10), default="needed", nullable=False, server_default="needed")
+    # Where the quantity is reserved (on a transfer: the warehouse it comes from, until it arrives).
+    warehouse_id: Mapped[Optional[int]] = mapped_column(ForeignKey("warehouse.id"))
+    warehouse = relationship("Warehouse")
+    used: Mapped[Optional[int]] = mapped_column(Integer)
+    # Warranty decides: free in warranty, the part's price otherwise (app.services.inventory.consume).
+    billable: Mapped[Optional[bool]] = mapped_column(Boolean)
+    unit_price: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 2))
+    charge: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 2))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     def __str__(self) -> str:

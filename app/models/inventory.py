@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import (
-    CheckConstraint, Column, DateTime, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint,
+    CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,3 +85,38 @@ class StockMove(Model):
     actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     actor = relationship("User")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+
+
+class PartRequest(Model):
+    """调拨/采购申请: a ticket's part that no warehouse in reach could reserve. The warehouse keeper receives
+    it (app.services.inventory.receive); the ticket waits for parts until every request is in."""
+
+    __tablename__ = "part_request"
+    __table_args__ = (Index("ix_part_request_state_created", "state", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_part_id: Mapped[int] = mapped_column(ForeignKey("ticket_part.id", ondelete="CASCADE"), nullable=False,
+                                                index=True)
+    ticket_part = relationship("TicketPart")
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    ticket = relationship("Ticket")
+    part_id: Mapped[int] = mapped_column(ForeignKey("spare_part.id"), nullable=False)
+    part: Mapped[SparePart] = relationship()
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # transfer | purchase
+    # A transfer's stock is reserved at `source` until it arrives at `warehouse`; a purchase has no source.
+    source_id: Mapped[Optional[int]] = mapped_column(ForeignKey("warehouse.id"))
+    source = relationship("Warehouse", foreign_keys=[source_id])
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"), nullable=False)
+    warehouse = relationship("Warehouse", foreign_keys=[warehouse_id])
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default="open")  # open | received | cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    done_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    done_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    done_by = relationship("User")
+    # Two keepers receiving the same request: the second is told, stock is not booked twice.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __str__(self) -> str:
+        return f"{self.part} × {self.quantity}"

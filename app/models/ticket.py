@@ -1,7 +1,10 @@
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flask_appbuilder import Model
@@ -96,6 +99,8 @@ class Ticket(Model):
     fault_code: Mapped[Optional[str]] = mapped_column(String(40))
     # How many times it was resolved: each resolution is surveyed, called back and reviewed on its own.
     resolution_round: Mapped[int] = mapped_column(Integer, default=0, nullable=False, server_default="0")
+    # What the customer pays for parts (out of warranty), summed when they are consumed on resolution.
+    parts_charge: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 2))
 
     duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
     duplicate_of = relationship("Ticket", remote_side=[id])

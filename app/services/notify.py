@@ -212,10 +212,18 @@ def tell_staff(session: Session, ticket: Ticket, event: str, data: dict, now: da
     _emit(session, ticket, event, data, now, user_ids=user_ids)
 
 
-def team_lead_or_managers(session: Session, ticket: Ticket) -> tuple[list[int], str]:
-    """Who answers for the ticket's team: its lead, else every active manager. Also their name(s)."""
+def role_user_ids(session: Session, role_name: str) -> list[int]:
+    """The active logins that have this role."""
     from flask_appbuilder.security.sqla.models import Role, assoc_user_role
 
+    return list(session.scalars(
+        select(User.id).join(assoc_user_role, assoc_user_role.c.user_id == User.id)
+        .join(Role, Role.id == assoc_user_role.c.role_id)
+        .where(Role.name == role_name, User.active.is_(True)).order_by(User.id)))
+
+
+def team_lead_or_managers(session: Session, ticket: Ticket) -> tuple[list[int], str]:
+    """Who answers for the ticket's team: its lead, else every active manager. Also their name(s)."""
     from app.models import Team
     from app.services.roles import MANAGER
     from app.services.timeline import user_name
@@ -223,11 +231,7 @@ def team_lead_or_managers(session: Session, ticket: Ticket) -> tuple[list[int], 
     team = session.get(Team, _team_id(ticket)) if _team_id(ticket) else None
     if team is not None and team.lead_user is not None and team.lead_user.active:
         return [team.lead_user.id], user_name(team.lead_user)
-    ids = list(session.scalars(
-        select(User.id).join(assoc_user_role, assoc_user_role.c.user_id == User.id)
-        .join(Role, Role.id == assoc_user_role.c.role_id)
-        .where(Role.name == MANAGER, User.active.is_(True)).order_by(User.id)))
-    return ids, ""
+    return role_user_ids(session, MANAGER), ""
 
 
 def _emit(session: Session, ticket: Ticket, event: str, data: dict, now: datetime, engineer_id=None,

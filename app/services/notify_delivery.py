@@ -129,7 +129,7 @@ def _local(value: datetime | None, tz_name: str) -> str:
 
 def values_for(ticket: Ticket, note_data: dict, transport: Transport) -> dict:
     """The placeholders' values for a ticket, in the current locale."""
-    from app.services import satisfaction_text, sla_text
+    from app.services import inventory_text, satisfaction_text, sla_text
 
     tz = settings.current().timezone
     customer = ticket.customer
@@ -139,7 +139,8 @@ def values_for(ticket: Ticket, note_data: dict, transport: Transport) -> dict:
         detail = _("Status: %(old)s → %(new)s", old=st.label(note_data.get("from") or ""),
                    new=st.label(note_data.get("to") or ""))
     elif kind:
-        detail = sla_text.describe(kind, note_data) or satisfaction_text.describe(kind, note_data) or ""
+        detail = (sla_text.describe(kind, note_data) or satisfaction_text.describe(kind, note_data)
+                  or inventory_text.describe(kind, note_data) or "")
         if kind == "low_score" and note_data.get("reason"):
             detail = f"{detail}: {note_data['reason']}"
     else:

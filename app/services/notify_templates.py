@@ -33,6 +33,7 @@ EVENTS = {
     "sla_escalation": (_l("Escalation"), STAFF),
     "assignment_chase": (_l("Assignment not accepted"), STAFF),
     "low_satisfaction": (_l("Unhappy customer"), STAFF),
+    "low_stock": (_l("Low stock"), STAFF),
     "status_changed": (_l("Status changed"), HOOK),
 }
 

@@ -63,7 +63,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(CUSTOMER_VIEWS, READ + WRITE + DELETE, API_READ + API_WRITE + DELETE)
         + _grant(CONFIG_VIEWS + ("Engineer",), READ + WRITE + DELETE, API_READ + API_WRITE + DELETE)
         + _grant(INVENTORY_VIEWS, READ, API_READ)
-        + _grant(["StockMove"], READ)
+        + _grant(["StockMove", "PartRequest", "LowStock"], READ)
         + _grant(["IntakeSettings", "DispatchSettings"], READ + ("can_edit",))
         + _grant(["EngineerShift", "EngineerAbsence"], READ + WRITE + DELETE)
         + _grant(["TicketPool"], READ)
@@ -82,6 +82,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["TicketEvent"], READ)
         + _grant(CUSTOMER_VIEWS, READ + WRITE, API_READ + API_WRITE)
         + _grant(["Product", "Engineer", "Team", "SparePart", "Stock"], READ, API_READ)
+        + _grant(["PartRequest"], READ)
         + _grant(["EngineerShift", "EngineerAbsence", "TicketPool"], READ)
         + _grant(["AtRisk"], ("can_list",))
         + SATISFACTION_DESK
@@ -95,7 +96,8 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
     ),
     WAREHOUSE: (
         _grant(INVENTORY_VIEWS, READ + WRITE, API_READ + API_WRITE)
-        + _grant(["StockMove"], READ)
+        + _grant(["StockMove", "LowStock"], READ)
+        + _grant(["PartRequest"], READ + ("can_receive",))
         + _grant(["Product"], READ)
     ),
 }

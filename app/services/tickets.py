@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Ticket
-from app.services import numbering, satisfaction, settings, sla, timeline
+from app.services import inventory, numbering, satisfaction, settings, sla, timeline
 from app.services import status as st
 from app.services.errors import ConcurrentEdit, IllegalTransition, ServiceError
 from app.services.vocabulary import CHANNELS
@@ -169,6 +169,7 @@ def transition(session: Session, ticket: Ticket, to_status: str, *, now: datetim
     elif to_status == st.REOPENED:
         ticket.resolved_at = None
         ticket.closed_at = None
+    inventory.on_status(session, ticket, old, to_status, now=now, actor=actor)
     satisfaction.on_status(session, ticket, old, to_status, now=now)
     timeline.record(session, ticket, "status", actor=actor, now=now, data=data, reason=reason)
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketEvent
-from app.services import dispatch_text, notify, satisfaction_text, sla_text
+from app.services import dispatch_text, inventory_text, notify, satisfaction_text, sla_text
 from app.services import status as st
 
 
@@ -59,7 +59,8 @@ def describe(event: TicketEvent) -> str:
     if kind == "note":
         return _("Note")
     return (dispatch_text.describe(kind, data) or sla_text.describe(kind, data)
-            or satisfaction_text.describe(kind, data) or _describe_intake(kind, data))
+            or satisfaction_text.describe(kind, data) or inventory_text.describe(kind, data)
+            or _describe_intake(kind, data))
 
 
 def _describe_intake(kind: str, data: dict) -> str:

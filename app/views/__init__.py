@@ -13,7 +13,9 @@ from app.views.intake import (
     ClassificationRuleView, IntakeSettingsView, IntegrationTokenView, PhoneIntakeView, ReviewQueueView,
     SynonymGroupView,
 )
-from app.views.inventory import SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView
+from app.views.inventory import (
+    LowStockView, PartRequestView, SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView,
+)
 from app.views.mailboxes import MailboxView
 from app.views.notifications import (
     InboxView, NotificationAttemptView, NotificationTemplateView, NotifyEndpointView, NotifySettingsView, OutboxView,
@@ -62,6 +64,9 @@ def register_views(appbuilder) -> None:
     add(StockView, "StockLevels", label=_l("Stock"), icon="fa-cubes", category="PartsMenu")
     add(WarehouseView, "Warehouses", label=_l("Warehouses"), icon="fa-building", category="PartsMenu")
     add(StockMoveView, "StockMoves", label=_l("Stock movements"), icon="fa-exchange", category="PartsMenu")
+    add(PartRequestView, "PartRequests", label=_l("Transfer and purchase requests"), icon="fa-truck",
+        category="PartsMenu")
+    add(LowStockView, "LowStock", label=_l("Low stock"), icon="fa-exclamation-triangle", category="PartsMenu")
 
     add(EngineerView, "Engineers", label=_l("Engineers"), icon="fa-wrench",
         category="StaffMenu", category_label=_l("Engineers"), category_icon="fa-wrench")

@@ -1,10 +1,22 @@
-"""Warehouses, spare parts, stock levels and the stock movement ledger."""
-from flask_appbuilder import ModelView
+"""Warehouses, spare parts, stock levels and the stock movement ledger; the keepers' transfer and purchase
+requests and the low-stock list."""
+from flask import flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from app.extensions import db
 from app.labels import COMMON_LABELS, INVENTORY_LABELS
-from app.models import SparePart, Stock, StockMove, Warehouse
+from app.models import PartRequest, SparePart, Stock, StockMove, Warehouse
+from app.services import inventory
+from app.services.errors import ServiceError
+from app.services.inventory_text import REQUEST_KINDS, REQUEST_STATES
 from app.services.vocabulary import STOCK_MOVE_KINDS
+from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time
 
@@ -63,3 +75,72 @@ class SparePartView(ModelView):
     search_columns = ["sku", "name_zh", "name_en", "products"]
     add_columns = edit_columns = show_columns = ["sku", "name_zh", "name_en", "unit", "price", "products"]
     related_views = [StockView]
+
+
+def _receive_button(pk) -> Markup:
+    return Markup('<form method="post" action="{}" style="display:inline">'
+                  '<input type="hidden" name="csrf_token" value="{}">'
+                  '<button type="submit" class="btn btn-xs btn-primary">{}</button></form>').format(
+        url_for("PartRequestView.receive", pk=pk), _csrf_token(), _("Book in"))
+
+
+def _csrf_token() -> str:
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf()
+
+
+class PartRequestView(ModelView):
+    """调拨/采购申请: parts tickets are waiting for, until the keeper books them in."""
+
+    datamodel = FormInterface(PartRequest, load=[selectinload(PartRequest.ticket), selectinload(PartRequest.part),
+                                                 selectinload(PartRequest.source), selectinload(PartRequest.warehouse)])
+    class_permission_name = "PartRequest"
+    include_route_methods = {"list", "show", "receive"}
+    method_permission_name = {"receive": "receive"}
+    base_filters = [["state", FilterEqual, "open"]]
+    base_order = ("created_at", "asc")
+    list_title = _l("Transfer and purchase requests")
+    show_title = _l("Part request")
+    label_columns = INVENTORY_LABELS
+    list_columns = ["created_at", "ticket", "kind", "part", "quantity", "source", "warehouse", "id"]
+    show_columns = ["created_at", "ticket", "kind", "part", "quantity", "source", "warehouse", "state", "done_at",
+                    "done_by"]
+    search_columns = ["kind", "part", "warehouse", "source", "created_at"]
+    formatters_columns = {"created_at": local_time, "done_at": local_time, "kind": label_of(REQUEST_KINDS),
+                          "state": label_of(REQUEST_STATES), "id": _receive_button,
+                          **blanks("source", "done_at", "done_by")}
+
+    @expose("/receive/<int:pk>", methods=["POST"])
+    @has_access
+    def receive(self, pk):
+        item = db.session.get(PartRequest, pk)
+        if item is None:
+            flash(_("That request does not exist."), "danger")
+            return redirect(url_for("PartRequestView.list"))
+        try:
+            inventory.receive(db.session, item, now=utcnow(), actor=g.user,
+                              expected_version=request.form.get("version"))
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(_("%(part)s × %(quantity)s booked in for %(number)s.", part=item.part, quantity=item.quantity,
+                    number=item.ticket.number), "success")
+        return redirect(url_for("PartRequestView.list"))
+
+
+def _low_stock_ids() -> list[int]:
+    return list(db.session.scalars(select(Stock.id).where(Stock.low_stock_threshold > 0,
+                                                          Stock.on_hand - Stock.reserved <= Stock.low_stock_threshold)))
+
+
+class LowStockView(StockView):
+    """低库存: parts whose available stock is at or below their line."""
+
+    class_permission_name = "LowStock"
+    include_route_methods = {"list", "show"}
+    base_filters = [["id", FilterInFunction, _low_stock_ids]]
+    list_title = _l("Low stock")
+    related_views = []

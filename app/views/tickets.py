@@ -17,7 +17,7 @@ from app.extensions import db
 from app.labels import EVENT_LABELS, TICKET_LABELS
 from app.models import Engineer, SparePart, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
 from app.services import assign as assign_service
-from app.services import dispatch_text, explain, notify, parts, sla
+from app.services import dispatch_text, explain, inventory, inventory_text, notify, parts, sla
 from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
@@ -152,6 +152,7 @@ class TicketView(ModelView):
             parts_needed=db.session.scalars(select(TicketPart).where(TicketPart.ticket_id == ticket.id)
                                             .order_by(TicketPart.id)).all(),
             part_choices=parts.choices_for(db.session, ticket) if can("can_assign") else [],
+            part_states=inventory_text.PART_STATES,
             can_reject=mine and can("can_reject") and ticket.status in (st.ASSIGNED, st.ACCEPTED),
             next_statuses=st.manual_targets(ticket.status) if can("can_transition") else [],
             engineers=engineers, can_note=can("can_note"), can_edit=can("can_edit"),
@@ -239,14 +240,15 @@ class TicketView(ModelView):
         form = request.form
 
         def do(ticket):
-            parts.need(db.session, ticket, _row(SparePart, form.get("part_id")), form.get("quantity"), now=utcnow(), actor=g.user)
+            inventory.need_and_reserve(db.session, ticket, _row(SparePart, form.get("part_id")), form.get("quantity"),
+                                       now=utcnow(), actor=g.user)
 
         return self._act(pk, do)
 
     @expose("/parts/<int:pk>/drop/<int:item_id>", methods=["POST"])
     @has_access
     def drop_part(self, pk, item_id):
-        return self._act(pk, lambda t: parts.drop(db.session, t, item_id, now=utcnow(), actor=g.user))
+        return self._act(pk, lambda t: inventory.drop(db.session, t, item_id, now=utcnow(), actor=g.user))
 
     @expose("/reject/<int:pk>", methods=["POST"])
     @has_access
