@@ -44,6 +44,8 @@ TICKET_NUMBER_PREFIX = _env("TICKET_NUMBER_PREFIX", "SR")
 AUTO_CLOSE_DAYS = int(_env("AUTO_CLOSE_DAYS", "7"))
 # Tickets the SLA job handles per transaction (a crash loses at most one batch's work, which is redone).
 SLA_BATCH_SIZE = int(_env("SLA_BATCH_SIZE", "500"))
+# An engineer's check-in further than this from the customer's address is flagged on the ticket.
+CHECKIN_FAR_METERS = int(_env("CHECKIN_FAR_METERS", "1000"))
 
 # Notifications (README "Notifications"): outside channels are on when their settings are given.
 NOTIFY_BATCH_SIZE = int(_env("NOTIFY_BATCH_SIZE", "50"))

@@ -4,7 +4,7 @@ from flask_appbuilder.security.sqla.models import User  # noqa: F401  (FAB's ab_
 from app.models.customer import Asset, Customer, CustomerContact, Product, ProductLine  # noqa: F401
 from app.models.dispatch import DispatchSettings, EngineerAbsence, EngineerShift, TicketPart  # noqa: F401
 from app.models.inventory import PartRequest, SparePart, Stock, StockMove, Warehouse  # noqa: F401
-from app.models.reference import Category, Priority, ServiceType  # noqa: F401
+from app.models.reference import Category, Priority, ResolutionCode, ServiceType  # noqa: F401
 from app.models.region import ServiceRegion  # noqa: F401
 from app.models.staff import Engineer, Skill, Team  # noqa: F401
 from app.models.ticket import Ticket, TicketEvent, TicketNumberCounter  # noqa: F401

@@ -33,3 +33,10 @@ class Priority(ReferenceMixin, Model):
     load_weight: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
     # Tickets of this priority may be given to an engineer this many tickets past their capacity.
     capacity_overflow: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class ResolutionCode(ReferenceMixin, Model):
+    """解决方式: how a ticket was fixed (replaced a part, repaired, guided the customer, no fault found…)."""
+
+    __tablename__ = "resolution_code"
+    id: Mapped[int] = mapped_column(primary_key=True)

@@ -101,6 +101,16 @@ class Ticket(Model):
     resolution_round: Mapped[int] = mapped_column(Integer, default=0, nullable=False, server_default="0")
     # What the customer pays for parts (out of warranty), summed when they are consumed on resolution.
     parts_charge: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 2))
+    # The engineer's field work (app.services.field): on the way, where they checked in and how far that
+    # was from the customer's address (far ones are flagged for the manager), and how it was fixed.
+    departed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    checkin_latitude: Mapped[Optional[float]] = mapped_column(Float)
+    checkin_longitude: Mapped[Optional[float]] = mapped_column(Float)
+    checkin_distance_m: Mapped[Optional[int]] = mapped_column(Integer)
+    checkin_far: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False, server_default="0")
+    resolution_code_id: Mapped[Optional[int]] = mapped_column(ForeignKey("resolution_code.id"))
+    resolution_code = relationship("ResolutionCode")
+    resolution_note: Mapped[Optional[str]] = mapped_column(Text)
 
     duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ticket.id"), index=True)
     duplicate_of = relationship("Ticket", remote_side=[id])

@@ -4,7 +4,9 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Category, DispatchSettings, NotifySettings, Priority, SatisfactionSettings, ServiceType
+from app.models import (
+    Category, DispatchSettings, NotifySettings, Priority, ResolutionCode, SatisfactionSettings, ServiceType,
+)
 from app.services import vocabulary
 from app.services.roles import ADMIN
 
@@ -20,6 +22,8 @@ def ensure_reference_data(session: Session) -> int:
         (Priority, [dict(code=c, name_zh=zh, name_en=en, rank=rank, sort_order=rank, load_weight=weight,
                          capacity_overflow=overflow)
                     for c, zh, en, rank, weight, overflow in vocabulary.PRIORITIES]),
+        (ResolutionCode, [dict(code=c, name_zh=zh, name_en=en, sort_order=i)
+                          for i, (c, zh, en) in enumerate(vocabulary.RESOLUTION_CODES)]),
     ]
     for model, rows in tables:
         existing = set(session.scalars(select(model.code)))

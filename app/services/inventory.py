@@ -268,7 +268,7 @@ def consume(session: Session, ticket: Ticket, *, now: datetime, actor=None, used
     to stock, parts still waiting are called off. Charges follow the warranty. Returns the parts charge."""
     now = as_utc(now)
     billable = ticket.warranty_status != "in"
-    total = Decimal("0.00")
+    used_now = []
     for item in list(ticket.parts):
         if item.state == WAITING:
             release(session, item, now=now, actor=actor, reason=str(_l("Not needed: %(number)s was resolved",
@@ -292,14 +292,14 @@ def consume(session: Session, ticket: Ticket, *, now: datetime, actor=None, used
         item.used, item.billable, item.unit_price = quantity, billable, price
         item.charge = (price * quantity) if billable else Decimal("0.00")
         item.state = CONSUMED
-        total += item.charge
-    if any(item.state == CONSUMED for item in ticket.parts):
-        ticket.parts_charge = total
+        used_now.append(item)
+    if used_now:  # a second call (the resolution after the engineer's own count) finds nothing left to use
+        ticket.parts_charge = sum((i.charge for i in ticket.parts if i.state == CONSUMED), Decimal("0.00"))
         timeline.record(session, ticket, "parts_consumed", actor=actor, now=now,
-                        data={"billable": billable, "warranty": ticket.warranty_status, "charge": str(total),
-                              "parts": [{"sku": i.part.sku, "used": i.used, "charge": str(i.charge)}
-                                        for i in ticket.parts if i.state == CONSUMED]})
-    return total
+                        data={"billable": billable, "warranty": ticket.warranty_status,
+                              "charge": str(ticket.parts_charge),
+                              "parts": [{"sku": i.part.sku, "used": i.used, "charge": str(i.charge)} for i in used_now]})
+    return ticket.parts_charge or Decimal("0.00")
 
 
 def on_status(session: Session, ticket: Ticket, old: str, new: str, *, now: datetime, actor=None) -> None:

@@ -193,6 +193,8 @@ def on_event(session: Session, ticket: Ticket, kind: str, data: dict, now: datet
     elif kind == "assigned" and data.get("engineer_id"):
         _emit(session, ticket, "ticket_assigned", {}, now)
         _emit(session, ticket, "new_assignment", {}, now, engineer_id=data["engineer_id"])
+    elif kind == "departed":
+        _emit(session, ticket, "engineer_on_way", {}, now)
     elif kind == "survey_sent":
         _emit(session, ticket, "satisfaction_survey", {}, now)
     elif kind == "claimed":  # the engineer took it from the pool: only the customer needs telling

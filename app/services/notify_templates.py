@@ -25,6 +25,7 @@ CUSTOMER, STAFF, HOOK = "customer", "staff", "hook"
 EVENTS = {
     "ticket_received": (_l("Request received"), CUSTOMER),
     "ticket_assigned": (_l("Engineer assigned"), CUSTOMER),
+    "engineer_on_way": (_l("Engineer on the way"), CUSTOMER),
     "waiting_parts": (_l("Waiting for parts"), CUSTOMER),
     "ticket_resolved": (_l("Resolved, please confirm"), CUSTOMER),
     "satisfaction_survey": (_l("Satisfaction survey"), CUSTOMER),
@@ -107,6 +108,10 @@ def _defaults(event: str) -> tuple[str, str, str]:
         text = _("Engineer {{ engineer }} (phone {{ engineer_phone }}) will take care of ticket {{ number }}"
                  "{% if deadline %}, expected by {{ deadline }}{% endif %}.")
         return (_("An engineer has been assigned to {{ number }}"), _("Dear {{ customer }},\n\n") + text, text)
+    if event == "engineer_on_way":
+        text = _("Engineer {{ engineer }} is on the way to you for ticket {{ number }}"
+                 "{% if engineer_phone %}; phone {{ engineer_phone }}{% endif %}.")
+        return _("{{ engineer }} is on the way ({{ number }})"), _("Dear {{ customer }},\n\n") + text, text
     if event == "waiting_parts":
         text = _("Ticket {{ number }} is waiting for spare parts; we will continue as soon as they arrive.")
         return _("{{ number }} is waiting for spare parts"), _("Dear {{ customer }},\n\n") + text, text

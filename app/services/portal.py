@@ -102,6 +102,10 @@ def _public_text(event: TicketEvent) -> tuple[str | None, str | None]:
         if to == st.RESOLVED:
             return _("Resolved"), None
         return str(PUBLIC_STATUS.get(to, to)), None
+    if kind == "departed":
+        return _("Engineer %(name)s is on the way", name=data.get("engineer")), None
+    if kind == "checked_in":
+        return _("The engineer has arrived"), None
     if kind == "customer_reply":
         return _("You added information"), event.reason
     if kind == "merged_into":

@@ -19,7 +19,7 @@ TICKET_WORK = ("can_transition", "can_note")
 TICKET_DESK = ("can_assign",)
 
 CONFIG_VIEWS = ("Category", "ServiceType", "Priority", "ServiceRegion", "Skill", "Team", "ProductLine", "Product",
-                "ClassificationRule", "SynonymGroup")
+                "ClassificationRule", "SynonymGroup", "ResolutionCode")
 # Intake: clerks register calls, integrators post through their tokens (staff may post with a JWT).
 INTAKE_DESK = [("can_register", "PhoneIntake"), ("can_post", "IntakeApi"), ("can_get", "IntakeApi")]
 CUSTOMER_VIEWS = ("Customer", "CustomerContact", "Asset")
@@ -92,6 +92,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         # The rows are narrowed to their own tickets by app.access.VisibleTicketsFilter.
         _grant(["Ticket"], READ + ("can_edit",) + TICKET_WORK + ("can_reject",), API_READ + ("can_put",))
         + _grant(["TicketPool"], READ + ("can_claim",))
+        + [("can_list", "Workspace"), ("can_work", "Workspace")]
         + _grant(["Product", "SparePart", "Stock"], READ, API_READ)
     ),
     WAREHOUSE: (

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from app.models import Ticket, TicketEvent
-from app.services import dispatch_text, inventory_text, notify, satisfaction_text, sla_text
+from app.services import dispatch_text, field_text, inventory_text, notify, satisfaction_text, sla_text
 from app.services import status as st
 
 
@@ -18,6 +18,11 @@ def record(session: Session, ticket: Ticket, kind: str, *, actor=None, now: date
     session.add(event)
     notify.on_event(session, ticket, kind, event.data, now)
     return event
+
+
+# Each area's events describe themselves; None means "not mine".
+_DESCRIBERS = (dispatch_text.describe, sla_text.describe, satisfaction_text.describe, inventory_text.describe,
+               field_text.describe)
 
 
 def user_name(user) -> str:
@@ -58,9 +63,11 @@ def describe(event: TicketEvent) -> str:
         return _("Edited: %(fields)s", fields=fields)
     if kind == "note":
         return _("Note")
-    return (dispatch_text.describe(kind, data) or sla_text.describe(kind, data)
-            or satisfaction_text.describe(kind, data) or inventory_text.describe(kind, data)
-            or _describe_intake(kind, data))
+    for describer in _DESCRIBERS:
+        text = describer(kind, data)
+        if text:
+            return text
+    return _describe_intake(kind, data)
 
 
 def _describe_intake(kind: str, data: dict) -> str:

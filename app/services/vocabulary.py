@@ -53,3 +53,11 @@ PRIORITIES = [  # (code, zh, en, rank, load weight, tickets allowed past capacit
     ("medium", "中", "Medium", 3, 1.0, 0),
     ("low", "低", "Low", 4, 0.5, 0),
 ]
+RESOLUTION_CODES = [  # how it was fixed: what first-time-fix and root-cause reports count
+    ("part_replaced", "更换配件", "Part replaced"),
+    ("repaired", "维修调试", "Repaired and adjusted"),
+    ("installed", "安装完成", "Installed"),
+    ("guidance", "使用指导", "Guided the customer"),
+    ("unit_replaced", "整机更换", "Unit replaced"),
+    ("no_fault", "未发现故障", "No fault found"),
+]

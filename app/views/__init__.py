@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app.views.config import (
-    CategoryView, DispatchSettingsView, PriorityView, ServiceRegionView, ServiceTypeView,
+    CategoryView, DispatchSettingsView, PriorityView, ResolutionCodeView, ServiceRegionView, ServiceTypeView,
 )
 from app.views.customers import (
     AssetTicketsView, AssetView, CustomerContactView, CustomerTicketsView, CustomerView, ProductLineView,
@@ -32,12 +32,14 @@ from app.views.sla import (
     SlaPolicyView,
 )
 from app.views.tickets import OpenTicketView, PoolView, TicketEventView, TicketView
+from app.views.workspace import WorkspaceView
 
 
 def register_views(appbuilder) -> None:
     add = appbuilder.add_view
-    add(OpenTicketView, "OpenTickets", label=_l("Open tickets"), icon="fa-inbox",
+    add(WorkspaceView, "MyWork", label=_l("My work"), icon="fa-mobile",
         category="TicketsMenu", category_label=_l("Tickets"), category_icon="fa-ticket")
+    add(OpenTicketView, "OpenTickets", label=_l("Open tickets"), icon="fa-inbox", category="TicketsMenu")
     add(PoolView, "TicketPool", label=_l("Ticket pool"), icon="fa-inbox", category="TicketsMenu")
     add(AtRiskView, "AtRisk", label=_l("SLA at risk"), icon="fa-clock-o", category="TicketsMenu")
     add(PhoneIntakeView, "PhoneIntake", label=_l("Phone registration"), icon="fa-phone", category="TicketsMenu")
@@ -79,6 +81,8 @@ def register_views(appbuilder) -> None:
     add(CategoryView, "Categories", label=_l("Categories"), icon="fa-folder",
         category="ConfigMenu", category_label=_l("Configuration"), category_icon="fa-sliders")
     add(ServiceTypeView, "ServiceTypes", label=_l("Service types"), icon="fa-briefcase", category="ConfigMenu")
+    add(ResolutionCodeView, "ResolutionCodes", label=_l("Resolution codes"), icon="fa-check-square-o",
+        category="ConfigMenu")
     add(PriorityView, "Priorities", label=_l("Priorities"), icon="fa-exclamation", category="ConfigMenu")
     add(ServiceRegionView, "Regions", label=_l("Service regions"), icon="fa-map-marker", category="ConfigMenu")
     add(ProductView, "Products", label=_l("Products"), icon="fa-barcode", category="ConfigMenu")

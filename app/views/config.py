@@ -6,7 +6,7 @@ from wtforms import SelectField
 from wtforms.validators import NumberRange
 
 from app.labels import COMMON_LABELS, DISPATCH_LABELS
-from app.models import Category, DispatchSettings, Priority, ServiceRegion, ServiceType
+from app.models import Category, DispatchSettings, Priority, ResolutionCode, ServiceRegion, ServiceType
 from app.services.vocabulary import REGION_LEVELS, choices
 from app.views.datamodel import FormInterface
 from app.views.settings_view import SettingsView
@@ -38,6 +38,12 @@ class ServiceTypeView(ReferenceView):
     edit_columns = ReferenceView.edit_columns + ["on_site"]
     description_columns = {"on_site": _l("Done at the customer's place: dispatch then requires an engineer "
                                          "covering the customer's region and weighs the distance.")}
+
+
+class ResolutionCodeView(ReferenceView):
+    datamodel = FormInterface(ResolutionCode)
+    class_permission_name = "ResolutionCode"
+    list_title = _l("Resolution codes")
 
 
 class PriorityView(ReferenceView):
