@@ -361,3 +361,21 @@ SATISFACTION_LABELS = {
     "ticket.subject": _l("Subject"),
     "id": _l("Call"),
 }
+
+MAINTENANCE_LABELS = {
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "name_zh": _l("Name (Chinese)"),
+    "name_en": _l("Name (English)"),
+    "product": _l("Product"),
+    "interval_days": _l("Every (days)"),
+    "lead_days": _l("Ticket made ahead (days)"),
+    "category": _l("Category"),
+    "service_type": _l("Service type"),
+    "priority": _l("Priority"),
+    "active": _l("Active"),
+    "due_date": _l("Due date"),
+    "asset": _l("Asset"),
+    "ticket": _l("Ticket"),
+    "created_at": _l("Created at"),
+}

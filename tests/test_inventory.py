@@ -1,8 +1,8 @@
 """Spare parts on tickets: reserved where the engineer draws parts, transferred from the nearest warehouse
 or purchased, the ticket waiting meanwhile, used on resolution at the warranty's price, given back when not
 needed — every change a stock movement, never below zero."""
-import itertools
 import threading
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -19,16 +19,13 @@ from tests.conftest import flashes
 from tests.helpers import NOW, engineer_of, user
 from tests.portal_world import customer_ticket
 
-_sku = itertools.count(1)
-
-
 def warehouse(session, code) -> Warehouse:
     return session.scalar(select(Warehouse).where(Warehouse.code == code))
 
 
 def new_part(session, price="120.00", **stock_by_warehouse) -> SparePart:
     """A part of its own for one test, with `WH_BJ=3`-style stock (on hand, nothing reserved)."""
-    part = SparePart(sku=f"T-{next(_sku):04d}-{id(session) % 997}", name_zh="测试加热管", name_en="Test heating tube",
+    part = SparePart(sku=f"T-{uuid.uuid4().hex[:12]}", name_zh="测试加热管", name_en="Test heating tube",
                      price=Decimal(price))
     session.add(part)
     session.flush()

@@ -134,7 +134,7 @@ def test_the_scheduler_process_is_set_up_as_the_operations_guide_says(app):
     finally:
         scheduler.shutdown(wait=False)
     assert set(jobs) == {"heartbeat", "sla_steps", "auto_close_unconfirmed", "poll_mailboxes", "deliver_notifications",
-                         "send_surveys"}
+                         "send_surveys", "maintenance_plans"}
     assert str(scheduler.timezone) == "UTC"
     for job in jobs.values():
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 300)

@@ -14,6 +14,7 @@ from app.models.intake import (  # noqa: F401
 from app.models.notify import (  # noqa: F401
     Notification, NotificationAttempt, NotificationTemplate, NotifyEndpoint, NotifySettings, StaffNotifyPreference,
 )
+from app.models.maintenance import MaintenancePlan, MaintenanceRun  # noqa: F401
 from app.models.satisfaction import FollowUp, LowScoreReview, SatisfactionSettings, Survey  # noqa: F401
 from app.models.scheduler import JobRun, SchedulerHeartbeat  # noqa: F401
 from app.models.sla import (  # noqa: F401

@@ -58,6 +58,13 @@ def _send_surveys(app, now: datetime) -> int:
     return send_due_surveys(db.session, now=now)
 
 
+def _maintenance_plans(app, now: datetime) -> int:
+    """Tickets for preventive maintenance that falls due (once per device and due date)."""
+    from app.services.maintenance import run_due
+
+    return run_due(db.session, now=now)
+
+
 def _heartbeat(app, now: datetime) -> int:
     return heartbeat.beat(db.session, now=now, started_at=STARTED_AT)
 
@@ -68,6 +75,7 @@ JOBS = [
     Job("deliver_notifications", _deliver_notifications, every_seconds=20),
     Job("auto_close_unconfirmed", _auto_close, every_seconds=15 * 60),
     Job("send_surveys", _send_surveys, every_seconds=5 * 60),
+    Job("maintenance_plans", _maintenance_plans, every_seconds=60 * 60),
     Job("poll_mailboxes", _poll_mailboxes, every_seconds=60),
 ]
 

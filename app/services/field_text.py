@@ -18,4 +18,9 @@ def describe(kind: str, data: dict) -> str | None:
                  meters=data.get("distance_m"))
     if kind == "work_log":
         return _("Work log")
+    if kind == "maintenance_due":
+        from app.services.dispatch_text import pick
+
+        return _("Scheduled maintenance due %(date)s (plan: %(plan)s, every %(days)s days)", date=data.get("due"),
+                 plan=pick(data.get("plan")), days=data.get("interval_days"))
     return None

@@ -19,7 +19,7 @@ TICKET_WORK = ("can_transition", "can_note")
 TICKET_DESK = ("can_assign",)
 
 CONFIG_VIEWS = ("Category", "ServiceType", "Priority", "ServiceRegion", "Skill", "Team", "ProductLine", "Product",
-                "ClassificationRule", "SynonymGroup", "ResolutionCode")
+                "ClassificationRule", "SynonymGroup", "ResolutionCode", "MaintenancePlan")
 # Intake: clerks register calls, integrators post through their tokens (staff may post with a JWT).
 INTAKE_DESK = [("can_register", "PhoneIntake"), ("can_post", "IntakeApi"), ("can_get", "IntakeApi")]
 CUSTOMER_VIEWS = ("Customer", "CustomerContact", "Asset")

@@ -9,6 +9,7 @@ CHANNELS = {
     "app": _l("App"),
     "wechat": _l("WeChat"),
     "iot": _l("IoT device"),
+    "plan": _l("Maintenance plan"),
 }
 
 WARRANTY_STATUSES = {"in": _l("In warranty"), "out": _l("Out of warranty"), "unknown": _l("Unknown")}

@@ -17,6 +17,7 @@ from app.views.inventory import (
     LowStockView, PartRequestView, SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView,
 )
 from app.views.mailboxes import MailboxView
+from app.views.maintenance import MaintenancePlanView, MaintenanceRunView
 from app.views.notifications import (
     InboxView, NotificationAttemptView, NotificationTemplateView, NotifyEndpointView, NotifySettingsView, OutboxView,
     PreferenceView,
@@ -58,6 +59,8 @@ def register_views(appbuilder) -> None:
     add(CustomerView, "Customers", label=_l("Customers"), icon="fa-user",
         category="CustomersMenu", category_label=_l("Customers"), category_icon="fa-users")
     add(AssetView, "Assets", label=_l("Assets"), icon="fa-cube", category="CustomersMenu")
+    add(MaintenancePlanView, "MaintenancePlans", label=_l("Maintenance plans"), icon="fa-calendar-check-o",
+        category="CustomersMenu")
     add(CustomerContactView, "CustomerContacts", label=_l("Other contacts"), icon="fa-address-book",
         category="CustomersMenu")
 
@@ -116,7 +119,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(InboxView)
     appbuilder.add_view_no_menu(PreferenceView)
 
-    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView):
+    for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView, MaintenanceRunView):
         appbuilder.add_view_no_menu(related)
     _booleans_as_words(appbuilder)
 

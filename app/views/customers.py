@@ -1,11 +1,13 @@
 """Customers, their contacts and devices, and the product catalogue."""
-from flask_appbuilder import ModelView
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
+from app.extensions import db
 from app.labels import ASSET_LABELS, COMMON_LABELS, CUSTOMER_LABELS
 from app.models import Asset, Customer, CustomerContact, Product, ProductLine
+from app.services import assets
 from app.services.contacts import tidy_contact, tidy_contacts
 from app.services.vocabulary import CONTACT_CHANNELS, CONTACT_KINDS, CUSTOMER_TIERS, LANGUAGE_NAMES, choices
 from app.views.datamodel import FormInterface
@@ -62,6 +64,17 @@ class AssetView(ModelView):
     formatters_columns = {**blanks("customer", "install_date", "location", "latitude", "longitude"),
                           "warranty_end": warranty_end}
     related_views = [AssetTicketsView]
+    show_template = "asset/show.html"
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """The record, and below it the device's service history."""
+        pk = self._deserialize_pk_if_composite(pk)
+        widgets = self._show(pk)
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views,
+                                    history=assets.history(db.session, int(pk)), local_time=local_time)
 
 
 class CustomerView(ModelView):
