@@ -30,7 +30,7 @@ from app.views.datamodel import FormInterface
 from app.views.formatting import blanks, label_of, local_time, status_badge
 
 TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "arrival_due_at", "resolution_due_at",
-                "responded_at", "arrived_at", "resolved_at", "closed_at", "last_reported_at")
+                "responded_at", "departed_at", "arrived_at", "resolved_at", "closed_at", "last_reported_at")
 
 
 class TicketView(ModelView):
@@ -56,16 +56,17 @@ class TicketView(ModelView):
                     "contact_phone", "assignee", "resolution_due_at", "escalation_level", "created_at"]
     search_columns = ["number", "status", "channel", "priority", "category", "service_type", "team",
                       "assignee", "contact_phone", "contact_name", "subject", "created_at", "resolution_due_at",
-                      "escalation_level"]
+                      "escalation_level", "checkin_far", "resolution_code"]
     show_fieldsets = [
         (_l("Summary"), {"fields": ["number", "status", "priority", "category", "service_type", "channel",
                                      "subject", "description"]}),
         (_l("Customer and device"), {"fields": ["customer", "contact_name", "contact_phone", "contact_email",
                                                  "contact_address", "asset", "product"]}),
         (_l("Handling"), {"fields": ["team", "assignee", "sla_policy", "escalation_level", "first_response_due_at",
-                                      "arrival_due_at", "resolution_due_at", "responded_at", "arrived_at",
-                                      "resolved_at", "closed_at", "duplicate_of",
-                                      "external_ref", "created_at", "updated_at"]}),
+                                      "arrival_due_at", "resolution_due_at", "responded_at", "departed_at",
+                                      "arrived_at", "checkin_distance_m", "checkin_far", "resolved_at",
+                                      "resolution_code", "resolution_note", "parts_charge", "closed_at",
+                                      "duplicate_of", "external_ref", "created_at", "updated_at"]}),
         (_l("Intake"), {"fields": ["warranty_status", "confidence", "needs_review", "sentiment", "tags",
                                     "report_count", "last_reported_at", "fault_code"]}),
     ]
@@ -86,7 +87,8 @@ class TicketView(ModelView):
         "status": status_badge,
         "channel": label_of(CHANNELS),
         "warranty_status": label_of(WARRANTY_STATUSES),
-        **blanks("confidence", "sentiment", "tags", "fault_code"),
+        **blanks("confidence", "sentiment", "tags", "fault_code", "checkin_distance_m", "resolution_code",
+                 "resolution_note", "parts_charge"),
         "escalation_level": lambda level: level or "",  # most tickets never escalate: keep the column quiet
         **{c: local_time for c in TIME_COLUMNS},
     }
