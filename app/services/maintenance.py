@@ -36,16 +36,17 @@ def run_due(session: Session, *, now: datetime, batch: int = 500) -> int:
                                 .order_by(MaintenancePlan.id)).all():
         last = (select(MaintenanceRun.asset_id, func.max(MaintenanceRun.due_date).label("last_due"))
                 .where(MaintenanceRun.plan_id == plan.id).group_by(MaintenanceRun.asset_id).subquery())
+        # Plain columns for every device of the product; a device is loaded only when it is due.
         rows = session.execute(
-            select(Asset, last.c.last_due).outerjoin(last, last.c.asset_id == Asset.id)
+            select(Asset.id, Asset.install_date, last.c.last_due).outerjoin(last, last.c.asset_id == Asset.id)
             .where(Asset.product_id == plan.product_id, Asset.install_date.is_not(None))
             .order_by(Asset.id)).all()
         horizon = today + timedelta(days=plan.lead_days)
-        for asset, last_due in rows:
-            due = due_date(last_due or asset.install_date, plan.interval_days, horizon)
+        for asset_id, installed, last_due in rows:
+            due = due_date(last_due or installed, plan.interval_days, horizon)
             if due is None or (last_due is not None and due <= last_due):
                 continue
-            if _make(session, plan, asset, due, now=now):
+            if _make(session, plan, session.get(Asset, asset_id), due, now=now):
                 made += 1
                 if made >= batch:
                     session.commit()
