@@ -256,3 +256,15 @@ def test_the_ticket_page_shows_where_each_part_stands(session, login_as):
     session.commit()
     html = clerk.get(f"/ticketview/show/{ticket.id}").get_data(as_text=True)
     assert 'data-part-state="consumed"' in html and "备件费用" in html
+
+
+def test_cancelling_a_reopened_ticket_keeps_what_was_used_before(session):
+    part = new_part(session, WH_BJ=2)
+    ticket = working_ticket(session, "13933330030")
+    need(session, ticket, part, 1)
+    tickets.transition(session, ticket, st.RESOLVED, now=NOW, actor=user(session, "engineer"))
+    tickets.transition(session, ticket, st.REOPENED, now=NOW, actor=user(session, "clerk"), reason="又漏水")
+    tickets.transition(session, ticket, st.CANCELLED, now=NOW, actor=user(session, "clerk"), reason="客户换新机")
+    session.commit()
+    item = session.scalar(select(TicketPart).where(TicketPart.ticket_id == ticket.id))
+    assert (item.state, item.used) == ("consumed", 1) and stock(session, "WH-BJ", part) == (1, 0)

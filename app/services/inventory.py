@@ -254,6 +254,8 @@ def release(session: Session, item: TicketPart, *, now: datetime, actor=None, re
     """Give back what is held for this part (a reservation, an open request) without using it."""
     now = as_utc(now)
     ticket = item.ticket
+    if item.state not in HOLDING | {NEEDED}:
+        return  # used on an earlier resolution, or already given back
     for request in session.scalars(select(PartRequest).where(PartRequest.ticket_part_id == item.id,
                                                              PartRequest.state == "open")):
         request.state, request.done_at = "cancelled", now
@@ -319,6 +321,8 @@ def drop(session: Session, ticket: Ticket, item_id: int, *, now: datetime, actor
     from app.services import parts
 
     item = session.get(TicketPart, item_id)
-    if item is not None and item.ticket_id == ticket.id and item.state in HOLDING:
+    if item is not None and item.ticket_id == ticket.id:
+        if item.state == CONSUMED:
+            raise ServiceError(_l("A part used on the ticket stays on its record."), field="part")
         release(session, item, now=now, actor=actor)
     parts.drop(session, ticket, item_id, now=now, actor=actor)
