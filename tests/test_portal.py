@@ -394,5 +394,6 @@ def test_additions_sent_without_a_form_key_are_each_kept(app, session, portal):
     for text in ("第一次补充", "第二次补充"):
         assert portal.post(link(app, ticket) + "/reply", data={"text": text}).status_code == 303
     replies = session.scalars(select(TicketEvent.reason).where(TicketEvent.ticket_id == ticket.id,
-                                                               TicketEvent.kind == "customer_reply")).all()
+                                                               TicketEvent.kind == "customer_reply")
+                              .order_by(TicketEvent.id)).all()
     assert replies == ["第一次补充", "第二次补充"]
