@@ -28,3 +28,30 @@ def new_ticket(session, subject="热水器漏水", now=NOW, **fields):
                                             actor=user(session, "clerk"), **fields)
     session.commit()
     return ticket
+
+
+def run_together(app, *jobs) -> tuple[list, list]:
+    """Run each job(session) in its own thread and app context, released at the same moment (two schedulers,
+    two clerks). Returns (results in job order, errors)."""
+    import threading
+
+    from app.extensions import db
+
+    results, errors, start = [None] * len(jobs), [], threading.Barrier(len(jobs))
+
+    def run(i, job):
+        with app.app_context():
+            try:
+                start.wait()
+                results[i] = job(db.session)
+            except Exception as exc:  # noqa: BLE001  (returned to the test, which asserts on it)
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors

@@ -179,3 +179,8 @@ def test_the_location_ping_moves_the_engineer_for_dispatch(session, login_as):
     assert (me.last_latitude, me.last_longitude) == (39.91, 116.39) and me.last_located_at is not None
     bad = phone.post("/workspace/location", data={"latitude": "north", "longitude": "116"})
     assert bad.status_code == 400 and bad.get_json()["field"] == "latitude"
+
+
+def test_a_login_that_is_not_an_engineer_is_told_so(login_as):
+    response = login_as("admin").get("/workspace/", follow_redirects=True)
+    assert "您的登录账号没有关联工程师" in flashes(response.get_data(as_text=True))

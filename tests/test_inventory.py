@@ -1,14 +1,12 @@
 """Spare parts on tickets: reserved where the engineer draws parts, transferred from the nearest warehouse
 or purchased, the ticket waiting meanwhile, used on resolution at the warranty's price, given back when not
 needed — every change a stock movement, never below zero."""
-import threading
 import uuid
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
 from app.models import (
     Customer, Notification, PartRequest, ServiceRegion, SparePart, Stock, StockMove, Ticket, TicketPart, Warehouse,
 )
@@ -16,7 +14,7 @@ from app.services import inventory, sla
 from app.services import status as st
 from app.services import tickets
 from tests.conftest import flashes
-from tests.helpers import NOW, engineer_of, user
+from tests.helpers import NOW, engineer_of, run_together, user
 from tests.portal_world import customer_ticket
 
 def warehouse(session, code) -> Warehouse:
@@ -198,28 +196,17 @@ def test_taking_stock_down_to_its_line_tells_the_warehouse_keepers_once(session)
 def test_two_tickets_racing_for_the_last_part_one_gets_it(app, session):
     part = new_part(session, WH_BJ=1)
     ids = [working_ticket(session, f"139333301{i}").id for i in range(2)]
-    outcomes, errors, start = {}, [], threading.Barrier(2)
 
-    def run(ticket_id):
-        with app.app_context():
-            try:
-                ticket = db.session.get(Ticket, ticket_id)
-                start.wait()
-                outcomes[ticket_id] = inventory.need_and_reserve(db.session, ticket, db.session.get(SparePart, part.id),
-                                                                 1, now=NOW).state
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001  (reported below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
+    def reserve_for(ticket_id):
+        def job(s):
+            outcome = inventory.need_and_reserve(s, s.get(Ticket, ticket_id), s.get(SparePart, part.id), 1, now=NOW)
+            s.commit()
+            return outcome.state
+        return job
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes, errors = run_together(app, *[reserve_for(i) for i in ids])
     assert errors == []
-    assert sorted(outcomes.values()) == ["purchase", "reserved"]
+    assert sorted(outcomes) == ["purchase", "reserved"]
     assert stock(session, "WH-BJ", part) == (1, 1)
 
 

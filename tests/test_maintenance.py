@@ -1,19 +1,17 @@
 """Preventive maintenance makes its tickets once per device and due date; a device's page shows its service
 history with the engineers, the fixes and the parts."""
-import threading
 import uuid
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
 from app.models import (
     Asset, Category, Customer, MaintenancePlan, MaintenanceRun, Product, ProductLine, ServiceType, Ticket,
 )
 from app.services import field, inventory, maintenance
 from app.services import status as st
-from tests.helpers import NOW, engineer_of, user
+from tests.helpers import NOW, engineer_of, run_together, user
 from tests.test_inventory import new_part
 
 TODAY = date(2026, 11, 22)  # NOW in Shanghai
@@ -85,23 +83,7 @@ def test_nothing_for_devices_not_yet_due_or_inactive_plans(session):
 @pytest.mark.postgres_only
 def test_two_schedulers_make_each_ticket_once(app, session):
     plan, assets = plan_world(session, installed_days_ago=181, devices=12)
-    errors, start = [], threading.Barrier(2)
-
-    def run():
-        with app.app_context():
-            try:
-                start.wait()
-                maintenance.run_due(db.session, now=NOW)
-            except Exception as exc:  # noqa: BLE001  (reported below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _results, errors = run_together(app, *[lambda s: maintenance.run_due(s, now=NOW)] * 2)
     assert errors == []
     per_asset = dict(session.execute(select(MaintenanceRun.asset_id, func.count()).where(
         MaintenanceRun.plan_id == plan.id).group_by(MaintenanceRun.asset_id)).all())

@@ -1,12 +1,10 @@
 """After the fix: the scheduler's survey, the clerks' follow-up calls (回访), the managers' low-score reviews,
 and the links in the messages leading back to the portal."""
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
 from app.models import FollowUp, LowScoreReview, Notification, SatisfactionSettings, Ticket, TicketEvent
 from app.services import notify_delivery, satisfaction
 from app.services import status as st
@@ -14,7 +12,7 @@ from app.services import tickets
 from app.services.errors import ConcurrentEdit, ServiceError
 from app.services.senders import Transport
 from tests.conftest import flashes
-from tests.helpers import NOW, user
+from tests.helpers import NOW, run_together, user
 from tests.portal_world import customer_ticket, staff_messages, survey_of, text_of, work_and_resolve
 
 
@@ -89,22 +87,7 @@ def test_the_survey_message_is_written_in_the_customers_language(app, session):
 def test_two_schedulers_send_each_survey_once(app, session):
     made = [work_and_resolve(session, customer_ticket(session, phone=f"1392223{i:04d}")) for i in range(30)]
     due = NOW + timedelta(days=2)
-    errors = []
-
-    def run():
-        with app.app_context():
-            try:
-                satisfaction.send_due_surveys(db.session, now=due, batch=7)
-            except Exception as exc:  # noqa: BLE001  (reported below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _results, errors = run_together(app, *[lambda s: satisfaction.send_due_surveys(s, now=due, batch=7)] * 2)
     assert errors == []
     session.expire_all()
     counts = [len(survey_messages(session, t)) for t in made]

@@ -43,7 +43,10 @@ class WorkspaceView(BaseView):
     @expose("/")
     @has_access
     def list(self):
-        engineer = self._engineer()
+        engineer = engineer_of(db.session, g.user)
+        if engineer is None:  # an admin opening the menu item: this page is an engineer's own
+            flash(_("The workspace belongs to an engineer's login; yours is not linked to an engineer."), "warning")
+            return redirect(self.appbuilder.get_url_for_index)
         order = "distance" if request.args.get("order") == "distance" else "due"
         items = field.my_work(db.session, engineer, now=utcnow(), order=order)
         return self.render_template("workspace/list.html", items=items, order=order, engineer=engineer,
