@@ -9,8 +9,8 @@ from sqlalchemy import JSON, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
-    Asset, Category, Customer, CustomerContact, Engineer, Priority, Product, ProductLine, ServiceRegion,
-    ServiceType, Skill, SparePart, Stock, StockMove, Team, Ticket, TicketEvent, Warehouse,
+    Asset, Category, Customer, CustomerContact, Engineer, MaintenancePlan, Priority, Product, ProductLine,
+    ServiceRegion, ServiceType, Skill, SparePart, Stock, StockMove, Team, Ticket, TicketEvent, Warehouse,
 )
 from app.services import demo_data as D
 from app.services import load, numbering, satisfaction, settings, sla, tickets
@@ -79,6 +79,9 @@ def seed(session: Session, sm, *, random_seed: int = 20261122, now: datetime | N
     teams = {c: Team(code=c, name_zh=zh, name_en=en) for c, zh, en, _ in D.TEAMS}
     session.add_all([*lines.values(), *products.values(), *skills.values(), *teams.values()])
     teams["bj_station"].lead_user = users["manager"]
+    for code, zh, en, model, days in D.MAINTENANCE_PLANS:
+        session.add(MaintenancePlan(code=code, name_zh=zh, name_en=en, product=products[model], interval_days=days,
+                                    lead_days=7))
 
     engineers = []
     for i, (name, team, districts, skill_codes) in enumerate(D.ENGINEERS):

@@ -153,3 +153,9 @@ DEMO_RATINGS = [
     (4, "处理及时，就是等配件有点久"),
     (2, "约好上午来，下午才到，也没提前打电话"),
 ]
+
+# Preventive maintenance (code, zh, en, product model, every N days): filters wear out on a schedule.
+MAINTENANCE_PLANS = [
+    ("ro_filter_180", "RO净水器更换滤芯", "RO purifier filter change", "RO-600G", 180),
+    ("ac_clean_365", "空调年度清洗保养", "Yearly air conditioner cleaning", "KFR-35GW", 365),
+]
