@@ -75,6 +75,8 @@ PORTAL_SUBMIT_LIMIT = _env("PORTAL_SUBMIT_LIMIT", "5 per 10 minutes;30 per day")
 PORTAL_TRACK_LIMIT = _env("PORTAL_TRACK_LIMIT", "10 per minute;100 per day")
 # Failed look-ups of one ticket number, from any address: guessing its phone number stops here.
 PORTAL_NUMBER_LIMIT = _env("PORTAL_NUMBER_LIMIT", "5 per hour")
+# Failed look-ups with one phone number or e-mail against any ticket number: guessing numbers stops here.
+PORTAL_CONTACT_LIMIT = _env("PORTAL_CONTACT_LIMIT", "10 per day")
 PORTAL_ACTION_LIMIT = _env("PORTAL_ACTION_LIMIT", "30 per hour")
 PORTAL_MAX_PHOTOS = int(_env("PORTAL_MAX_PHOTOS", "5"))
 PORTAL_MAX_PHOTO_KB = int(_env("PORTAL_MAX_PHOTO_KB", "8192"))

@@ -27,8 +27,20 @@ def _too_large(exc):
     return message, 413
 
 
+def _stale(exc):
+    """Two people saved the same thing at the same moment (a version column refused the second): tell the
+    second one, as for any concurrent edit, instead of a server error."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.services.errors import ConcurrentEdit
+
+    return _service_error(ConcurrentEdit(_l("Someone else changed this at the same moment. Reload and try again.")))
+
+
 def register_error_handlers(app) -> None:
+    from sqlalchemy.orm.exc import StaleDataError
     from werkzeug.exceptions import RequestEntityTooLarge
 
     app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(RequestEntityTooLarge, _too_large)

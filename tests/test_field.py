@@ -184,3 +184,45 @@ def test_the_location_ping_moves_the_engineer_for_dispatch(session, login_as):
 def test_a_login_that_is_not_an_engineer_is_told_so(login_as):
     response = login_as("admin").get("/workspace/", follow_redirects=True)
     assert "您的登录账号没有关联工程师" in flashes(response.get_data(as_text=True))
+
+
+def test_setting_off_twice_tells_the_customer_once(session):
+    me, actor = engineer_of(session), user(session, "engineer")
+    ticket = customer_ticket(session, "13944440030", customer=located_customer(session, "13944440030"))
+    field.accept(session, ticket, me, now=NOW, actor=actor)
+    field.depart(session, ticket, me, now=NOW, actor=actor)
+    field.depart(session, ticket, me, now=NOW + timedelta(seconds=2), actor=actor)
+    session.commit()
+    assert len(session.scalars(select(Notification).where(Notification.ticket_id == ticket.id,
+                                                          Notification.event == "engineer_on_way")).all()) == 1
+
+
+def test_the_check_in_is_measured_from_the_device_when_it_has_its_own_place(session):
+    from app.models import Asset, Product
+
+    me, actor = engineer_of(session), user(session, "engineer")
+    customer = located_customer(session, "13944440031", ACROSS_TOWN)  # lives across town…
+    shop = Asset(serial_number="SN-SHOP-13944440031", product=session.scalar(select(Product).limit(1)),
+                 customer=customer, latitude=NEAR[0], longitude=NEAR[1])  # …the machine is in their shop
+    session.add(shop)
+    ticket = customer_ticket(session, "13944440031", customer=customer, asset=shop)
+    field.accept(session, ticket, me, now=NOW, actor=actor)
+    field.check_in(session, ticket, me, now=NOW, actor=actor, latitude=str(NEAR[0]), longitude=str(NEAR[1]),
+                   accuracy="inf")
+    session.commit()
+    assert ticket.checkin_distance_m == 0 and ticket.checkin_far is False
+
+
+def test_odd_numbers_in_the_workspace_forms_are_refused_not_crashed(session, login_as):
+    ticket = customer_ticket(session, "13944440032", customer=located_customer(session, "13944440032"))
+    phone = login_as("engineer")
+    phone.post(f"/workspace/ticket/{ticket.id}/accept")
+    phone.post(f"/workspace/ticket/{ticket.id}/checkin", data={"latitude": NEAR[0], "longitude": NEAR[1],
+                                                               "accuracy": "inf"})
+    for code_value in ("²", "1e9", "99999999999999999999"):
+        response = phone.post(f"/workspace/ticket/{ticket.id}/resolve", data={"resolution_code": code_value},
+                              follow_redirects=True)
+        assert response.status_code == 200 and "请选择解决方式。" in flashes(response.get_data(as_text=True))
+    response = phone.post(f"/workspace/ticket/{ticket.id}/parts", data={"part_id": "²", "quantity": "1"},
+                          follow_redirects=True)
+    assert response.status_code == 200 and "请选择备件。" in flashes(response.get_data(as_text=True))

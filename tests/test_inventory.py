@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.extensions import db
 from app.models import (
     Customer, Notification, PartRequest, ServiceRegion, SparePart, Stock, StockMove, Ticket, TicketPart, Warehouse,
 )
@@ -255,3 +256,55 @@ def test_cancelling_a_reopened_ticket_keeps_what_was_used_before(session):
     session.commit()
     item = session.scalar(select(TicketPart).where(TicketPart.ticket_id == ticket.id))
     assert (item.state, item.used) == ("consumed", 1) and stock(session, "WH-BJ", part) == (1, 0)
+
+
+def test_dropping_the_part_a_ticket_waits_for_sends_it_back_to_work(session):
+    missing = new_part(session)
+    ticket = working_ticket(session, "13933330031")
+    item = need(session, ticket, missing, 1).item
+    session.expire_all()
+    assert ticket.status == st.WAITING_PARTS
+    inventory.drop(session, ticket, item.id, now=NOW, actor=user(session, "engineer"))
+    session.commit()
+    session.expire_all()
+    assert ticket.status == st.IN_PROGRESS
+    assert session.scalar(select(PartRequest.state).where(PartRequest.ticket_id == ticket.id)) == "cancelled"
+
+
+def test_a_reopened_ticket_needing_the_same_part_again_is_charged_for_both(session):
+    part = new_part(session, price="100.00", WH_BJ=5)
+    ticket = working_ticket(session, "13933330032")
+    ticket.warranty_status = "out"
+    engineer = user(session, "engineer")
+    need(session, ticket, part, 1)
+    tickets.transition(session, ticket, st.RESOLVED, now=NOW, actor=engineer)
+    tickets.transition(session, ticket, st.REOPENED, now=NOW, actor=user(session, "clerk"), reason="又坏了")
+    tickets.transition(session, ticket, st.IN_PROGRESS, now=NOW, actor=engineer)
+    need(session, ticket, part, 1)
+    tickets.transition(session, ticket, st.RESOLVED, now=NOW, actor=engineer)
+    session.commit()
+    session.expire_all()
+    rows = session.scalars(select(TicketPart).where(TicketPart.ticket_id == ticket.id).order_by(TicketPart.id)).all()
+    assert [(r.state, r.used) for r in rows] == [("consumed", 1), ("consumed", 1)]
+    assert ticket.parts_charge == Decimal("200.00") and stock(session, "WH-BJ", part) == (3, 0)
+
+
+def test_a_removal_racing_the_resolution_is_refused_and_books_nothing(app, session):
+    from sqlalchemy.orm import Session as OrmSession
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.services.errors import ConcurrentEdit
+
+    part = new_part(session, WH_BJ=3)
+    ticket = working_ticket(session, "13933330033")
+    item = need(session, ticket, part, 2).item
+    with OrmSession(db.engine) as other:  # the clerk's page, loaded before the engineer resolved
+        stale_ticket, stale_item = other.get(Ticket, ticket.id), other.get(TicketPart, item.id)
+        assert stale_item.state == "reserved"
+        tickets.transition(session, ticket, st.RESOLVED, now=NOW, actor=user(session, "engineer"))
+        session.commit()
+        with pytest.raises((StaleDataError, ConcurrentEdit)):
+            inventory.drop(other, stale_ticket, stale_item.id, now=NOW)
+            other.commit()
+        other.rollback()
+    assert stock(session, "WH-BJ", part) == (1, 0)  # two used, nothing given back twice

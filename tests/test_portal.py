@@ -397,3 +397,40 @@ def test_additions_sent_without_a_form_key_are_each_kept(app, session, portal):
                                                                TicketEvent.kind == "customer_reply")
                               .order_by(TicketEvent.id)).all()
     assert replies == ["第一次补充", "第二次补充"]
+
+
+def test_a_form_sent_again_by_someone_else_does_not_open_the_first_senders_request(session, portal):
+    first = submit(portal, phone="13755550041", form_key="k-shared-phone", description="烤箱不加热，指示灯不亮")
+    assert first.status_code == 303
+    portal.get(first.headers["Location"])  # the first customer sees their request; then hands the phone on
+    number = session.scalar(select(Ticket.number).where(Ticket.contact_phone == "13755550041"))
+    stranger = portal.post("/portal/submit", data={"name": "路人", "phone": "13855550042", "form_key": "k-shared-phone",
+                                                   "description": "别的问题"}, content_type="multipart/form-data")
+    html = stranger.get_data(as_text=True)
+    assert stranger.status_code == 200 and number not in html and "/portal/t/" not in html
+
+
+def test_one_phone_tried_against_many_numbers_is_stopped(app, session, portal):
+    allowed = int(app.config["PORTAL_CONTACT_LIMIT"].split()[0])
+    for i in range(allowed):
+        assert track(portal, f"SR20260301-{i:06d}", "13911119876", addr=f"10.7.{i}.1").status_code == 200
+    assert track(portal, "SR20260301-999999", "13911119876", addr="10.7.99.1").status_code == 429
+
+
+def test_an_unreadable_contact_matches_nothing(session):
+    from app.services import portal as portal_service
+
+    ticket = customer_ticket(session, phone="13911110018")
+    assert portal_service.find_owned(session, ticket.number, "not a phone") is None
+    assert portal_service.find_owned(session, ticket.number, "") is None
+
+
+def test_a_merged_request_does_not_name_the_request_it_joined(app, session, portal):
+    from app.services import intake as intake_service
+
+    target = customer_ticket(session, phone="13911110019")
+    source = customer_ticket(session, phone="13811110019")
+    intake_service.merge_tickets(session, source, target, now=source.created_at, actor=user(session, "clerk"))
+    session.commit()
+    page = text_of(portal.get(link(app, source)).get_data(as_text=True))
+    assert target.number not in page and "与此前同一问题的服务单合并处理" in page

@@ -260,3 +260,19 @@ def test_the_ticket_timeline_explains_the_loop_in_the_readers_language(app, sess
     assert "low_score" not in kinds
     assert session.scalar(select(func.count(TicketEvent.id)).where(TicketEvent.ticket_id == ticket.id,
                                                                    TicketEvent.kind == "rated")) == 1
+
+
+def test_a_customer_who_rates_after_closing_is_not_called_when_only_unrated_ones_are(session):
+    row = session.get(SatisfactionSettings, 1)
+    row.follow_up_all = False
+    session.commit()
+    try:
+        ticket = closed_ticket(session, "13922220030")
+        assert follow_up_of(session, ticket).state == "open"
+        satisfaction.rate(session, session.get(Ticket, ticket.id), 5, None, via="portal", now=NOW)
+        session.commit()
+        assert follow_up_of(session, ticket).state == "skipped"
+    finally:
+        row = session.get(SatisfactionSettings, 1)
+        row.follow_up_all = True
+        session.commit()

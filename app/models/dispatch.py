@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint,
+    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Time,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,9 +77,9 @@ class TicketPart(Model):
     resolution (unused ones returned) | released (dropped, or the ticket cancelled)."""
 
     __tablename__ = "ticket_part"
-    __table_args__ = (UniqueConstraint("ticket_id", "part_id", name="uq_ticket_part"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False)
+    # One row per need: a part used on one resolution stays on its row when a reopened ticket needs it again.
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False, index=True)
     ticket = relationship("Ticket", back_populates="parts")
     part_id: Mapped[int] = mapped_column(ForeignKey("spare_part.id"), nullable=False, index=True)
     part = relationship("SparePart")
@@ -94,6 +94,11 @@ class TicketPart(Model):
     unit_price: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 2))
     charge: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 2))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    # Two people changing the same part at once (a removal racing the resolution): the second is refused
+    # and its stock changes rolled back with it.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __str__(self) -> str:
         return f"{self.part} × {self.quantity}"

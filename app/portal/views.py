@@ -91,9 +91,11 @@ def submit():
         _field_error(form, exc)
         return render_template("portal/submit.html", form=form), 400
     ticket = result.ticket
-    if result.outcome == "merged":
-        # Added to an open request of the customer this phone number belongs to. Whoever typed the number may
-        # not be that customer: neither the request's number nor its page is shown to them.
+    replay_of_someone_else = result.replayed and portal.find_owned(db.session, ticket.number, form.phone.data) is None
+    if result.outcome == "merged" or replay_of_someone_else:
+        # Added to an open request of the customer this phone number belongs to, or a form sent again (the
+        # Back button on a shared phone) by someone else: whoever typed it may not own that request, so
+        # neither its number nor its page is shown.
         return render_template("portal/message.html", title=_("Thank you"), text=_(
             "We already have an open request for this problem and added your message to it. We will contact "
             "you at the phone number you gave."))
@@ -130,9 +132,13 @@ def track():
     number = portal.normalize_number(form.number.data)
     if not limits.allows("number", number):
         return _limited()
+    contact = portal.normalize_contact(form.contact.data) or ""
+    if not limits.allows("contact", contact):
+        return _limited()
     ticket_id = portal.find_owned(db.session, number, form.contact.data)
     if ticket_id is None:
         limits.hit("number", number)
+        limits.hit("contact", contact)  # one phone tried against many numbers is guessing too
         # The same words whether the ticket is missing or the phone is wrong: nothing to learn from it.
         form.number.errors = [_("We found no request with this number and phone or e-mail. "
                                 "Please check both and try again.")]

@@ -29,6 +29,7 @@ from app.services import load, rules
 from app.services import status as st
 from app.services import tickets as ticket_service
 from app.services import timeline
+from app.services import parts as parts_service
 from app.services.errors import ServiceError
 from app.services.rules import DispatchWeights
 from app.timeutil import as_utc, to_local
@@ -112,7 +113,7 @@ def _facts_statement():
 
     events, needed = TicketEvent.__table__, TicketPart.__table__
     rejected = select(func.count()).where(events.c.ticket_id == t.c.id, events.c.kind == "rejected")
-    parts = select(func.count()).where(needed.c.ticket_id == t.c.id)
+    parts = select(func.count()).where(needed.c.ticket_id == t.c.id, needed.c.state.in_(parts_service.OPEN_STATES))
     return (select(t.c.team_id, stype.c.code, stype.c.name_zh, stype.c.name_en, stype.c.on_site, pl.c.code,
                    pl.c.name_zh, pl.c.name_en, pr.c.capacity_overflow, a.c.latitude, a.c.longitude, c.c.latitude,
                    c.c.longitude, last_engineer("asset_id"), last_engineer("customer_id"),
@@ -288,7 +289,7 @@ def _position(engineer: Engineer, now: datetime, fresh_hours: int):
 
 def _stock(session: Session, ticket: Ticket, need: dict, warehouse_ids: set[int]) -> tuple[list, dict]:
     """The ticket's needed parts, and {(warehouse, part): available} in the candidates' warehouses."""
-    needed = list(ticket.parts) if need["has_parts"] else []
+    needed = [p for p in ticket.parts if p.state in parts_service.OPEN_STATES] if need["has_parts"] else []
     if not needed or not warehouse_ids:
         return needed, {}
     rows = session.execute(select(Stock.warehouse_id, Stock.part_id, Stock.on_hand - Stock.reserved).where(

@@ -33,6 +33,12 @@ def _position(value, low: float, high: float, field: str) -> float:
     return number
 
 
+def form_int(value) -> int | None:
+    """A whole number typed in a form (an id, a quantity), or None for anything else ("²", "1e9", "-1")."""
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
 def update_location(session: Session, engineer: Engineer, latitude, longitude, *, now: datetime) -> None:
     """The phone's position: dispatch measures distances from it while it is fresh."""
     engineer.last_latitude = _position(latitude, -90, 90, "latitude")
@@ -66,17 +72,16 @@ def my_work(session: Session, engineer: Engineer, *, now: datetime, order: str =
     now = as_utc(now)
     rows = session.scalars(
         select(Ticket).where(Ticket.assignee_id == engineer.id, Ticket.status.in_(sorted(st.OPEN_STATUSES)))
-        .options(selectinload(Ticket.customer), selectinload(Ticket.priority))).all()
+        .options(selectinload(Ticket.customer), selectinload(Ticket.asset), selectinload(Ticket.priority))).all()
     origin = _origin(session, engineer, now)
     items = []
     for ticket in rows:
         due = ticket.sla_due_at or (ticket.arrival_due_at if ticket.arrived_at is None else None) \
             or ticket.resolution_due_at
-        customer = ticket.customer
+        site = service_site(ticket)
         distance = None
-        if origin is not None and customer is not None and customer.latitude is not None \
-                and customer.longitude is not None:
-            distance = round(haversine_km(origin[0], origin[1], customer.latitude, customer.longitude), 1)
+        if origin is not None and site is not None:
+            distance = round(haversine_km(origin[0], origin[1], *site), 1)
         items.append(WorkItem(ticket, due, distance, due is not None and due < now))
     far = float("inf")
     if order == "distance":
@@ -84,6 +89,15 @@ def my_work(session: Session, engineer: Engineer, *, now: datetime, order: str =
     else:
         items.sort(key=lambda w: (w.due_at or datetime.max, w.distance_km if w.distance_km is not None else far))
     return items
+
+
+def service_site(ticket: Ticket) -> tuple[float, float] | None:
+    """Where the work is: the device's own location when it has one (a shop, a second home), else the
+    customer's address."""
+    for place in (ticket.asset, ticket.customer):
+        if place is not None and place.latitude is not None and place.longitude is not None:
+            return place.latitude, place.longitude
+    return None
 
 
 def _own(ticket: Ticket, engineer: Engineer) -> None:
@@ -105,6 +119,8 @@ def depart(session: Session, ticket: Ticket, engineer: Engineer, *, now: datetim
     _own(ticket, engineer)
     if ticket.status != st.ACCEPTED:
         raise IllegalTransition(_l("Accept the ticket before setting off."), field="status")
+    if ticket.departed_at is not None:
+        return  # a second tap: the customer was told once
     if latitude not in (None, "") and longitude not in (None, ""):
         update_location(session, engineer, latitude, longitude, now=now)
     ticket.departed_at = ticket.updated_at = now
@@ -130,12 +146,11 @@ def check_in(session: Session, ticket: Ticket, engineer: Engineer, *, now: datet
         data.update(located=True, latitude=ticket.checkin_latitude, longitude=ticket.checkin_longitude)
         try:
             data["accuracy_m"] = round(float(accuracy)) if accuracy not in (None, "") else None
-        except ValueError:
+        except (ValueError, OverflowError):
             data["accuracy_m"] = None
-        customer = ticket.customer
-        if customer is not None and customer.latitude is not None and customer.longitude is not None:
-            meters = round(1000 * haversine_km(ticket.checkin_latitude, ticket.checkin_longitude,
-                                               customer.latitude, customer.longitude))
+        site = service_site(ticket)
+        if site is not None:
+            meters = round(1000 * haversine_km(ticket.checkin_latitude, ticket.checkin_longitude, *site))
             ticket.checkin_distance_m, ticket.checkin_far = meters, meters > far_meters
             data.update(distance_m=meters, far=ticket.checkin_far, far_meters=far_meters)
     ticket.arrived_at = ticket.arrived_at or now
@@ -167,7 +182,7 @@ def resolve(session: Session, ticket: Ticket, engineer: Engineer, *, code_id, no
     """解决: how it was fixed (a resolution code), the parts actually used (the rest go back), resolved."""
     now = as_utc(now)
     _own(ticket, engineer)
-    code = session.get(ResolutionCode, int(code_id)) if str(code_id or "").isdigit() else None
+    code = session.get(ResolutionCode, form_int(code_id)) if form_int(code_id) is not None else None
     if code is None or not code.active:
         raise ServiceError(_l("Choose how the problem was fixed."), field="resolution_code")
     if not st.can_transition(ticket.status, st.RESOLVED):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import Customer, PartRequest, Stock, StockMove, Ticket, TicketPart, Warehouse
+from app.services import parts
 from app.services import status as st
 from app.services import timeline
 from app.services.errors import ConcurrentEdit, ServiceError
@@ -68,6 +69,13 @@ def _change(session: Session, warehouse_id: int, part_id: int, *, on_hand: int =
     session.refresh(stock)
     _warn_if_low(session, stock, before, ticket, now=now)
     return True
+
+
+def _must(done: bool) -> None:
+    """Giving back or using what is reserved cannot fail unless someone changed it at the same moment: then
+    this whole change is refused (and rolled back) rather than booked against somebody else's stock."""
+    if not done:
+        raise ConcurrentEdit(_l("The stock changed while you were working. Reload and try again."))
 
 
 def _warn_if_low(session: Session, stock: Stock, before, ticket: Ticket, *, now: datetime) -> None:
@@ -190,16 +198,17 @@ def _wait_for_parts(session, ticket: Ticket, *, now, actor) -> None:
 def need_and_reserve(session: Session, ticket: Ticket, part, quantity, *, now: datetime, actor=None) -> Outcome:
     """What the ticket page's 「需要备件」 does: note the need (app.services.parts) and reserve it at once.
     A changed quantity releases the old reservation first."""
-    from app.services import parts
-
     item = session.scalar(select(TicketPart).where(TicketPart.ticket_id == ticket.id,
-                                                   TicketPart.part_id == getattr(part, "id", None)))
-    if item is not None and item.state in HOLDING:
+                                                   TicketPart.part_id == getattr(part, "id", None),
+                                                   TicketPart.state.in_(sorted(HOLDING))))
+    if item is not None:
         release(session, item, now=now, actor=actor, reason=str(_l("Quantity changed")))
+        item.state = NEEDED  # the same need, with its new quantity
     item = parts.need(session, ticket, part, quantity, now=now, actor=actor)
-    item.state = NEEDED
     session.flush()
-    return reserve(session, item, now=now, actor=actor)
+    outcome = reserve(session, item, now=now, actor=actor)
+    resume_if_ready(session, ticket, now=now, actor=actor)
+    return outcome
 
 
 # ---------------------------------------------------------------- the warehouse keeper receives
@@ -207,8 +216,6 @@ def need_and_reserve(session: Session, ticket: Ticket, part, quantity, *, now: d
 def receive(session: Session, request: PartRequest, *, now: datetime, actor=None, expected_version=None) -> None:
     """A transfer or purchase has arrived at its warehouse: booked in, reserved for the ticket; the ticket
     goes back to work when nothing else is outstanding."""
-    from app.services import tickets
-
     now = as_utc(now)
     if expected_version not in (None, "") and str(expected_version) != str(request.version):
         raise ConcurrentEdit(_l("Someone else has just handled this request. Reload the list."))
@@ -222,14 +229,15 @@ def receive(session: Session, request: PartRequest, *, now: datetime, actor=None
                      actor=actor)
         if not ok:
             raise ServiceError(_l("The source warehouse no longer holds the reserved parts."), field="request")
-        _change(session, request.warehouse_id, request.part_id, on_hand=request.quantity, reserved=request.quantity,
-                kind="transfer_in", ticket=ticket, reason=reason, now=now, actor=actor)
+        _must(_change(session, request.warehouse_id, request.part_id, on_hand=request.quantity,
+                      reserved=request.quantity, kind="transfer_in", ticket=ticket, reason=reason, now=now,
+                      actor=actor))
     else:
-        _change(session, request.warehouse_id, request.part_id, on_hand=request.quantity, kind="receipt",
-                ticket=ticket, reason=str(_l("Purchased for %(number)s", number=ticket.number)), now=now,
-                actor=actor)
-        _change(session, request.warehouse_id, request.part_id, reserved=request.quantity, kind="reserve",
-                ticket=ticket, reason=reason, now=now, actor=actor)
+        _must(_change(session, request.warehouse_id, request.part_id, on_hand=request.quantity, kind="receipt",
+                      ticket=ticket, reason=str(_l("Purchased for %(number)s", number=ticket.number)), now=now,
+                      actor=actor))
+        _must(_change(session, request.warehouse_id, request.part_id, reserved=request.quantity, kind="reserve",
+                      ticket=ticket, reason=reason, now=now, actor=actor))
     request.state, request.done_at, request.done_by_id = "received", now, getattr(actor, "id", None)
     try:
         session.flush()
@@ -241,11 +249,21 @@ def receive(session: Session, request: PartRequest, *, now: datetime, actor=None
     timeline.record(session, ticket, "part_arrived", actor=actor, now=now,
                     data={"sku": item.part.sku, "part": [item.part.name_zh, item.part.name_en],
                           "quantity": request.quantity, "warehouse": [warehouse.name_zh, warehouse.name_en]})
+    resume_if_ready(session, ticket, now=now, actor=actor)
+
+
+def resume_if_ready(session: Session, ticket: Ticket, *, now: datetime, actor=None) -> None:
+    """A ticket waiting for parts goes back to work once no request is open (all in, or called off)."""
+    from app.services import tickets
+
+    if ticket.status != st.WAITING_PARTS:
+        return
+    session.flush()
     outstanding = session.scalar(select(PartRequest.id).where(PartRequest.ticket_id == ticket.id,
                                                               PartRequest.state == "open").limit(1))
-    if outstanding is None and ticket.status == st.WAITING_PARTS:
+    if outstanding is None:
         tickets.transition(session, ticket, st.IN_PROGRESS, now=now, actor=actor,
-                           reason=str(_l("Spare parts arrived")))
+                           reason=str(_l("Spare parts ready")))
 
 
 # ---------------------------------------------------------------- giving back, using up
@@ -254,14 +272,15 @@ def release(session: Session, item: TicketPart, *, now: datetime, actor=None, re
     """Give back what is held for this part (a reservation, an open request) without using it."""
     now = as_utc(now)
     ticket = item.ticket
-    if item.state not in HOLDING | {NEEDED}:
+    if item.state not in parts.OPEN_STATES:
         return  # used on an earlier resolution, or already given back
     for request in session.scalars(select(PartRequest).where(PartRequest.ticket_part_id == item.id,
                                                              PartRequest.state == "open")):
         request.state, request.done_at = "cancelled", now
     if item.state in HOLDING and item.warehouse_id is not None:
-        _change(session, item.warehouse_id, item.part_id, reserved=-item.quantity, kind="release", ticket=ticket,
-                reason=reason or str(_l("Released from %(number)s", number=ticket.number)), now=now, actor=actor)
+        _must(_change(session, item.warehouse_id, item.part_id, reserved=-item.quantity, kind="release",
+                      ticket=ticket, reason=reason or str(_l("Released from %(number)s", number=ticket.number)),
+                      now=now, actor=actor))
     item.state, item.warehouse_id = RELEASED, None
 
 
@@ -283,13 +302,13 @@ def consume(session: Session, ticket: Ticket, *, now: datetime, actor=None, used
             raise ServiceError(_l("Used quantity must be between 0 and %(max)s.", max=item.quantity),
                                field=f"used_{item.id}")
         if quantity:
-            _change(session, item.warehouse_id, item.part_id, on_hand=-quantity, reserved=-quantity, kind="consume",
-                    ticket=ticket, reason=str(_l("Used on %(number)s", number=ticket.number)), now=now,
-                    actor=actor)
+            _must(_change(session, item.warehouse_id, item.part_id, on_hand=-quantity, reserved=-quantity,
+                          kind="consume", ticket=ticket, reason=str(_l("Used on %(number)s", number=ticket.number)),
+                          now=now, actor=actor))
         if quantity < item.quantity:
-            _change(session, item.warehouse_id, item.part_id, reserved=-(item.quantity - quantity), kind="return",
-                    ticket=ticket, reason=str(_l("Unused, back from %(number)s", number=ticket.number)), now=now,
-                    actor=actor)
+            _must(_change(session, item.warehouse_id, item.part_id, reserved=-(item.quantity - quantity),
+                          kind="return", ticket=ticket,
+                          reason=str(_l("Unused, back from %(number)s", number=ticket.number)), now=now, actor=actor))
         price = Decimal(item.part.price or 0)
         item.used, item.billable, item.unit_price = quantity, billable, price
         item.charge = (price * quantity) if billable else Decimal("0.00")
@@ -318,11 +337,10 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, *, now: date
 
 def drop(session: Session, ticket: Ticket, item_id: int, *, now: datetime, actor=None) -> None:
     """Take a part off the ticket, giving back what was held for it."""
-    from app.services import parts
-
     item = session.get(TicketPart, item_id)
     if item is not None and item.ticket_id == ticket.id:
         if item.state == CONSUMED:
             raise ServiceError(_l("A part used on the ticket stays on its record."), field="part")
         release(session, item, now=now, actor=actor)
     parts.drop(session, ticket, item_id, now=now, actor=actor)
+    resume_if_ready(session, ticket, now=now, actor=actor)

@@ -13,6 +13,10 @@ from app.services import timeline
 from app.services.errors import ServiceError
 from app.timeutil import as_utc
 
+# A part still to be found for the ticket: not used on an earlier resolution, not removed (app.services.inventory
+# moves it on from here; dispatch looks for these).
+OPEN_STATES = ("needed", "reserved", "waiting")
+
 
 def choices_for(session: Session, ticket: Ticket) -> list[SparePart]:
     """Parts that fit the ticket's product (all parts when the product is not known)."""
@@ -38,7 +42,9 @@ def need(session: Session, ticket: Ticket, part: SparePart | None, quantity, *, 
         quantity = 0
     if not 1 <= quantity <= 999:
         raise ServiceError(_l("The quantity must be between 1 and 999."), field="quantity")
-    item = session.scalar(select(TicketPart).where(TicketPart.ticket_id == ticket.id, TicketPart.part_id == part.id))
+    # The part's open need, if any; one used on an earlier resolution stays as it was, and a new need starts.
+    item = session.scalar(select(TicketPart).where(TicketPart.ticket_id == ticket.id, TicketPart.part_id == part.id,
+                                                   TicketPart.state.in_(OPEN_STATES)))
     if item is None:
         item = TicketPart(ticket=ticket, part=part, quantity=quantity, created_at=as_utc(now))
         session.add(item)
@@ -50,9 +56,11 @@ def need(session: Session, ticket: Ticket, part: SparePart | None, quantity, *, 
 
 
 def drop(session: Session, ticket: Ticket, item_id: int, *, now: datetime, actor=None) -> None:
+    """The ticket no longer needs the part. The row stays (released) with its requests and stock movements:
+    the history of what was asked for is kept."""
     item = session.get(TicketPart, item_id)
     if item is None or item.ticket_id != ticket.id:
         raise ServiceError(_l("That part is not on this ticket."), field="part")
     timeline.record(session, ticket, "part_dropped", actor=actor, now=as_utc(now),
                     data={"sku": item.part.sku, "part": [item.part.name_zh, item.part.name_en]})
-    session.delete(item)
+    item.state, item.warehouse_id = "released", None

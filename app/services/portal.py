@@ -41,7 +41,9 @@ def normalize_contact(value: str | None) -> str | None:
 
 def find_owned(session: Session, number: str | None, contact: str | None) -> int | None:
     """The id of ticket `number` when `contact` is its phone or e-mail, else None (whatever the reason)."""
-    given = normalize_contact(contact) or _NOBODY
+    given = normalize_contact(contact)
+    if not given:
+        return None
     row = session.execute(
         select(Ticket.id, Ticket.contact_phone, Ticket.contact_email, Customer.phone, Customer.email)
         .outerjoin(Customer, Customer.id == Ticket.customer_id)
@@ -108,8 +110,8 @@ def _public_text(event: TicketEvent) -> tuple[str | None, str | None]:
         return _("The engineer has arrived"), None
     if kind == "customer_reply":
         return _("You added information"), event.reason
-    if kind == "merged_into":
-        return _("Handled together with request %(ticket)s", ticket=data.get("ticket")), None
+    if kind == "merged_into":  # the other request may be someone else's: not named
+        return _("Handled together with an earlier request for the same problem"), None
     if kind == "customer_confirmed":
         return _("You confirmed the problem is solved"), None
     if kind == "rated":  # a comment is shown back only when the customer wrote it (not a clerk's call note)

@@ -116,6 +116,12 @@ def rate(session: Session, ticket: Ticket, score, comment: str | None, *, via: s
     timeline.record(session, ticket, "rated", actor=actor, now=now, reason=comment,
                     data={"score": score, "via": via, "round": ticket.resolution_round})
     ticket.updated_at = now
+    if via == "portal" and not config(session).follow_up_all:
+        # Only the customers who did not rate are called: one who rated after closing needs no call now.
+        session.execute(update(FollowUp).where(FollowUp.ticket_id == ticket.id, FollowUp.round == survey.round,
+                                               FollowUp.state == "open")
+                        .values(state="skipped", version=FollowUp.version + 1)
+                        .execution_options(synchronize_session=False))
     if score <= config(session).low_score_max:
         report_low_score(session, ticket, "low_rating", score=score, reason=comment, now=now, actor=actor)
     return survey

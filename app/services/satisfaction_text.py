@@ -9,7 +9,8 @@ OUTCOMES = {
     "unreachable": _l("Unreachable, call again later"),
     "declined": _l("Customer declined the call"),
 }
-FOLLOW_UP_STATES = {"open": _l("To call"), "done": _l("Done"), "cancelled": _l("Cancelled (ticket reopened)")}
+FOLLOW_UP_STATES = {"open": _l("To call"), "done": _l("Done"), "cancelled": _l("Cancelled (ticket reopened)"),
+                    "skipped": _l("Not needed: the customer rated")}
 SURVEY_STATES = {"pending": _l("Waiting to be sent"), "sent": _l("Sent"), "rated": _l("Rated"),
                  "skipped": _l("Not sent")}
 RATED_VIA = {"portal": _l("Customer portal"), "call": _l("Follow-up call")}

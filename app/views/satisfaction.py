@@ -97,7 +97,7 @@ class FollowUpHistoryView(ModelView):
     datamodel = FormInterface(FollowUp, load=[selectinload(FollowUp.ticket), selectinload(FollowUp.done_by)])
     class_permission_name = "FollowUpHistory"
     include_route_methods = {"list", "show"}
-    base_filters = [["state", FilterInFunction, lambda: ["done", "cancelled"]]]
+    base_filters = [["state", FilterInFunction, lambda: ["done", "cancelled", "skipped"]]]
     base_order = ("done_at", "desc")
     list_title = _l("Follow-up history")
     show_title = _l("Follow-up call")

@@ -142,7 +142,8 @@ class WorkspaceView(BaseView):
         form = request.form
 
         def work(ticket, engineer):
-            part = db.session.get(SparePart, int(form["part_id"])) if form.get("part_id", "").isdigit() else None
+            part_id = field.form_int(form.get("part_id"))
+            part = db.session.get(SparePart, part_id) if part_id is not None else None
             inventory.need_and_reserve(db.session, ticket, part, form.get("quantity"), now=utcnow(), actor=g.user)
 
         return self._step(pk, work, _("Part requested."))
@@ -157,10 +158,11 @@ class WorkspaceView(BaseView):
             for item in ticket.parts:
                 value = form.get(f"used_{item.id}")
                 if value not in (None, ""):
-                    if not value.isdigit():
+                    quantity = field.form_int(value)
+                    if quantity is None:
                         raise ServiceError(_("Used quantity must be between 0 and %(max)s.", max=item.quantity),
                                            field=f"used_{item.id}")
-                    used[item.id] = int(value)
+                    used[item.id] = quantity
             field.resolve(db.session, ticket, engineer, code_id=form.get("resolution_code"), note=form.get("note"),
                           now=utcnow(), actor=g.user, used=used)
 

@@ -49,6 +49,9 @@ def upgrade():
         batch_op.add_column(sa.Column('parts_charge', sa.Numeric(precision=10, scale=2), nullable=True))
 
     with op.batch_alter_table('ticket_part', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_ticket_part', type_='unique')
+        batch_op.create_index(batch_op.f('ix_ticket_part_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
         batch_op.add_column(sa.Column('state', sa.String(length=10), server_default='needed', nullable=False))
         batch_op.add_column(sa.Column('warehouse_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('used', sa.Integer(), nullable=True))
@@ -70,6 +73,9 @@ def downgrade():
         batch_op.drop_column('used')
         batch_op.drop_column('warehouse_id')
         batch_op.drop_column('state')
+        batch_op.drop_column('version')
+        batch_op.drop_index(batch_op.f('ix_ticket_part_ticket_id'))
+        batch_op.create_unique_constraint('uq_ticket_part', ['ticket_id', 'part_id'])
 
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_column('parts_charge')
