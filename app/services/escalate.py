@@ -51,11 +51,7 @@ class Directory:
 
     def role_members(self, role_id) -> list[int]:
         if role_id not in self.roles:
-            from flask_appbuilder.security.sqla.models import assoc_user_role
-
-            self.roles[role_id] = list(self.session.scalars(
-                select(User.id).join(assoc_user_role, assoc_user_role.c.user_id == User.id)
-                .where(assoc_user_role.c.role_id == role_id, User.active.is_(True)).order_by(User.id)))
+            self.roles[role_id] = notify.role_member_ids(self.session, role_id)
         return self.roles[role_id]
 
     def name_of(self, user_id) -> str:

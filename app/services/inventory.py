@@ -54,7 +54,6 @@ def _change(session: Session, warehouse_id: int, part_id: int, *, on_hand: int =
     stock = _stock_row(session, warehouse_id, part_id, create=on_hand > 0)
     if stock is None:
         return False
-    before = session.execute(select(Stock.on_hand - Stock.reserved).where(Stock.id == stock.id)).scalar()
     won = session.execute(
         update(Stock).where(Stock.id == stock.id, Stock.on_hand + on_hand >= Stock.reserved + reserved,
                             Stock.reserved + reserved >= 0, Stock.on_hand + on_hand >= 0)
@@ -67,7 +66,7 @@ def _change(session: Session, warehouse_id: int, part_id: int, *, on_hand: int =
                           actor_user_id=getattr(actor, "id", None)))
     session.flush()
     session.refresh(stock)
-    _warn_if_low(session, stock, before, ticket, now=now)
+    _warn_if_low(session, stock, stock.available - (on_hand - reserved), ticket, now=now)
     return True
 
 
@@ -78,10 +77,10 @@ def _must(done: bool) -> None:
         raise ConcurrentEdit(_l("The stock changed while you were working. Reload and try again."))
 
 
-def _warn_if_low(session: Session, stock: Stock, before, ticket: Ticket, *, now: datetime) -> None:
+def _warn_if_low(session: Session, stock: Stock, before: int, ticket: Ticket, *, now: datetime) -> None:
     """Tell the warehouse keepers once, when available stock crosses down to the low-stock line."""
     threshold = stock.low_stock_threshold or 0
-    if threshold <= 0 or before is None or not (before > threshold >= stock.available):
+    if threshold <= 0 or not (before > threshold >= stock.available):
         return
     from app.services import notify
     from app.services.roles import WAREHOUSE
@@ -94,27 +93,26 @@ def _warn_if_low(session: Session, stock: Stock, before, ticket: Ticket, *, now:
 
 # ---------------------------------------------------------------- choosing where
 
-def _region_chain(ticket: Ticket) -> list[int]:
+def _by_nearness(ticket: Ticket, warehouses) -> list[Warehouse]:
+    """Nearest to the customer first — same district, city, province, then the rest — ties by id."""
     customer: Customer | None = ticket.customer
     region = customer.region if customer is not None else None
-    return [r.id for r in region.ancestors()] if region is not None else []
-
-
-def nearest_with_stock(session: Session, ticket: Ticket, part_id: int, quantity: int,
-                       exclude: int | None = None) -> list[int]:
-    """Warehouses that have `quantity` available, nearest to the customer first (same district, city,
-    province, then the rest), ties by id."""
-    chain = _region_chain(ticket)
-    rows = session.execute(
-        select(Warehouse, Stock.on_hand - Stock.reserved).join(Stock, Stock.warehouse_id == Warehouse.id)
-        .where(Stock.part_id == part_id, Stock.on_hand - Stock.reserved >= quantity)).all()
+    chain = [r.id for r in region.ancestors()] if region is not None else []
 
     def distance(warehouse: Warehouse) -> int:
         regions = [r.id for r in warehouse.region.ancestors()] if warehouse.region is not None else []
         return min((chain.index(r) for r in regions if r in chain), default=len(chain) + 1)
 
-    return [w.id for w, _available in sorted(rows, key=lambda row: (distance(row[0]), row[0].id))
-            if w.id != exclude]
+    return sorted(warehouses, key=lambda w: (distance(w), w.id))
+
+
+def nearest_with_stock(session: Session, ticket: Ticket, part_id: int, quantity: int,
+                       exclude: int | None = None) -> list[int]:
+    """Warehouses that have `quantity` available, nearest to the customer first."""
+    stocked = session.scalars(
+        select(Warehouse).join(Stock, Stock.warehouse_id == Warehouse.id)
+        .where(Stock.part_id == part_id, Stock.on_hand - Stock.reserved >= quantity)).all()
+    return [w.id for w in _by_nearness(ticket, stocked) if w.id != exclude]
 
 
 def _home_warehouse(ticket: Ticket) -> int | None:
@@ -154,14 +152,8 @@ def reserve(session: Session, item: TicketPart, *, now: datetime, actor=None) ->
 
 def _fallback_warehouse(session: Session, ticket: Ticket) -> int | None:
     """Where a purchase arrives when the ticket has no engineer with a warehouse: the nearest warehouse."""
-    chain = _region_chain(ticket)
-    warehouses = session.scalars(select(Warehouse).order_by(Warehouse.id)).all()
-
-    def distance(warehouse: Warehouse) -> int:
-        regions = [r.id for r in warehouse.region.ancestors()] if warehouse.region is not None else []
-        return min((chain.index(r) for r in regions if r in chain), default=len(chain) + 1)
-
-    return min(warehouses, key=lambda w: (distance(w), w.id)).id if warehouses else None
+    nearest = _by_nearness(ticket, session.scalars(select(Warehouse)).all())
+    return nearest[0].id if nearest else None
 
 
 def _reserved(session, item: TicketPart, warehouse_id: int, *, now, actor) -> Outcome:
@@ -324,8 +316,9 @@ def consume(session: Session, ticket: Ticket, *, now: datetime, actor=None, used
 
 
 def on_status(session: Session, ticket: Ticket, old: str, new: str, *, now: datetime, actor=None) -> None:
-    """Called on every status change: resolving uses the parts, cancelling gives them back."""
-    if not ticket.parts:
+    """Called on every status change: resolving uses the parts, cancelling gives them back. Other changes do
+    not touch (or load) the ticket's parts."""
+    if new not in (st.RESOLVED, st.CANCELLED) or not ticket.parts:
         return
     if new == st.RESOLVED:
         consume(session, ticket, now=now, actor=actor)

@@ -214,14 +214,20 @@ def tell_staff(session: Session, ticket: Ticket, event: str, data: dict, now: da
     _emit(session, ticket, event, data, now, user_ids=user_ids)
 
 
-def role_user_ids(session: Session, role_name: str) -> list[int]:
-    """The active logins that have this role."""
-    from flask_appbuilder.security.sqla.models import Role, assoc_user_role
+def role_member_ids(session: Session, role_id) -> list[int]:
+    """The active logins that have this role (by id, or a subquery giving it)."""
+    from flask_appbuilder.security.sqla.models import assoc_user_role
 
     return list(session.scalars(
         select(User.id).join(assoc_user_role, assoc_user_role.c.user_id == User.id)
-        .join(Role, Role.id == assoc_user_role.c.role_id)
-        .where(Role.name == role_name, User.active.is_(True)).order_by(User.id)))
+        .where(assoc_user_role.c.role_id == role_id, User.active.is_(True)).order_by(User.id)))
+
+
+def role_user_ids(session: Session, role_name: str) -> list[int]:
+    """The active logins that have the role of this name."""
+    from flask_appbuilder.security.sqla.models import Role
+
+    return role_member_ids(session, select(Role.id).where(Role.name == role_name).scalar_subquery())
 
 
 def team_lead_or_managers(session: Session, ticket: Ticket) -> tuple[list[int], str]:
