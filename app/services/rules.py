@@ -142,11 +142,16 @@ _cache: dict = {}  # database URL -> (Ruleset, monotonic time its stamp was last
 _cache_lock = threading.Lock()
 
 
+def forget() -> None:
+    """Drop the compiled rules: the next report rebuilds them (a change made outside this process's ORM)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_on_config_change(session, flush_context):
     if any(isinstance(obj, _CONFIG_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
-        with _cache_lock:
-            _cache.clear()
+        forget()
 
 
 def _stamp(session: Session) -> tuple:
