@@ -78,6 +78,10 @@ PORTAL_NUMBER_LIMIT = _env("PORTAL_NUMBER_LIMIT", "5 per hour")
 # Failed look-ups with one phone number or e-mail against any ticket number: guessing numbers stops here.
 PORTAL_CONTACT_LIMIT = _env("PORTAL_CONTACT_LIMIT", "10 per day")
 PORTAL_ACTION_LIMIT = _env("PORTAL_ACTION_LIMIT", "30 per hour")
+PORTAL_HELP_LIMIT = _env("PORTAL_HELP_LIMIT", "60 per minute;2000 per day")
+# Excel imports (console upload and `flask import`): the largest file taken, in rows and in KB.
+IMPORT_MAX_ROWS = int(_env("IMPORT_MAX_ROWS", "200000"))
+IMPORT_MAX_KB = int(_env("IMPORT_MAX_KB", "20480"))
 PORTAL_MAX_PHOTOS = int(_env("PORTAL_MAX_PHOTOS", "5"))
 PORTAL_MAX_PHOTO_KB = int(_env("PORTAL_MAX_PHOTO_KB", "8192"))
 RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")

@@ -26,6 +26,7 @@ def init_command():
     from app.services.default_sla import ensure_default_sla
 
     ensure_default_sla(db.session, appbuilder.sm)
+    _index_resolved_tickets(only_missing=True)
     cfg = current_app.config
     generated = ensure_admin(appbuilder.sm, cfg["ADMIN_USERNAME"], cfg.get("ADMIN_PASSWORD"), cfg["ADMIN_EMAIL"])
     # Kept so that `make run` can show the login again; production sets ADMIN_PASSWORD instead.
@@ -42,6 +43,31 @@ def init_command():
     else:
         click.echo(f"Admin login {cfg['ADMIN_USERNAME']!r} is ready.")
     click.echo("Database, roles and permissions are up to date.")
+
+
+def _index_resolved_tickets(*, only_missing: bool) -> None:
+    """Resolved tickets without a similar-case search row (after an upgrade, or rows written past the ORM)."""
+    from tqdm import tqdm
+
+    from app.services import similar
+
+    with tqdm(unit="ticket", desc="similar-case index", disable=None, leave=False) as bar:
+        done = similar.reindex(db.session, only_missing=only_missing, progress=bar.update)
+    if done or not only_missing:
+        click.echo(f"Similar-case search: {done} resolved ticket(s) indexed.")
+
+
+@click.group("search")
+def search_group():
+    """The similar-case search index of resolved tickets."""
+
+
+@search_group.command("reindex")
+@click.option("--all", "rebuild", is_flag=True, help="Rebuild every row, not only the missing ones.")
+@with_appcontext
+def search_reindex_command(rebuild):
+    """Index resolved tickets for similar-case search (after bulk loads or a change to the segmentation)."""
+    _index_resolved_tickets(only_missing=not rebuild)
 
 
 @click.group("demo")
@@ -124,3 +150,8 @@ def register_cli(app) -> None:
     app.cli.add_command(scheduler_group)
     app.cli.add_command(init_command)
     app.cli.add_command(demo_group)
+    from app.cli_spreadsheets import export_command, import_command  # Excel import/export
+
+    app.cli.add_command(import_command)
+    app.cli.add_command(export_command)
+    app.cli.add_command(search_group)

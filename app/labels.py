@@ -385,3 +385,31 @@ MAINTENANCE_LABELS = {
     "ticket": _l("Ticket"),
     "created_at": _l("Created at"),
 }
+
+KB_LABELS = {
+    "title": _l("Title"),
+    "body": _l("Text"),
+    "language": _l("Language"),
+    "state": _l("State"),
+    "categories": _l("Categories"),
+    "products": _l("Products"),
+    "source_ticket": _l("Written from ticket"),
+    "created_by": _l("Written by"),
+    "published_at": _l("Published at"),
+    "created_at": _l("Created at"),
+    "updated_at": _l("Updated at"),
+}
+
+PROBLEM_LABELS = {
+    "reference": _l("Number"),
+    "title": _l("Title"),
+    "product": _l("Product"),
+    "state": _l("State"),
+    "keywords": _l("Keywords"),
+    "root_cause": _l("Root cause"),
+    "workaround": _l("Workaround"),
+    "created_by": _l("Opened by"),
+    "created_at": _l("Opened at"),
+    "updated_at": _l("Updated at"),
+    "resolved_at": _l("Resolved at"),
+}

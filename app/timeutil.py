@@ -1,5 +1,5 @@
 """Time helpers: the database stores naive UTC; people see the configured time zone."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 
@@ -13,6 +13,19 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
+
+
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)
+
+
+def parse_day(text) -> date | None:
+    """A day as a form writes it (2026-11-03), between FIRST_DAY and LAST_DAY; None for anything else, so that
+    date arithmetic on it can never overflow."""
+    try:
+        day = date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def to_local(value: datetime | None, tz_name: str) -> datetime | None:

@@ -342,3 +342,12 @@ def test_an_intake_rolled_back_by_its_caller_leaves_nothing(session):
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Ticket)) == tickets_before
     assert session.scalar(select(func.count()).select_from(IntakeRecord)) == records_before
+
+
+def test_a_keyword_never_wins_inside_a_longer_word(session):
+    """「着火」 (on fire) is a safety keyword; 「打不着火」 (will not ignite) is no fire."""
+    def safety(result):
+        return "安全隐患" in (result.ticket.tags or "")
+
+    assert not safety(report(session, "燃气热水器打不着火，咔咔响"))
+    assert safety(report(session, "油烟机电机着火了"))

@@ -2,6 +2,7 @@
 from sqlalchemy import inspect
 
 from app.extensions import db
+from app.models.knowledge import schema_names
 from tests.conftest import make_app
 
 
@@ -11,7 +12,7 @@ def test_models_match_migrations(app):
     from alembic.migration import MigrationContext
 
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": schema_names})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
     result = app.test_cli_runner().invoke(args=["db", "check"])
@@ -28,7 +29,8 @@ def test_the_check_notices_a_model_without_migration(app):
         table.to_metadata(extra)
     Table("not_migrated", extra, Column("id", Integer, primary_key=True))
     with app.app_context(), db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), extra)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True,
+                                                                        "include_name": schema_names}), extra)
     assert [d[0] for d in diff] == ["add_table"]
 
 

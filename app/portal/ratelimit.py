@@ -8,7 +8,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 # Which config key holds each limit.
 LIMITS = {"submit": "PORTAL_SUBMIT_LIMIT", "track": "PORTAL_TRACK_LIMIT", "number": "PORTAL_NUMBER_LIMIT",
-          "contact": "PORTAL_CONTACT_LIMIT", "action": "PORTAL_ACTION_LIMIT"}
+          "contact": "PORTAL_CONTACT_LIMIT", "action": "PORTAL_ACTION_LIMIT", "help": "PORTAL_HELP_LIMIT"}
 
 
 class PortalLimits:

@@ -1,7 +1,9 @@
 """The customer portal's pages. Thin: every decision is in app.services (intake, portal, satisfaction)."""
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -9,7 +11,7 @@ from app.extensions import db
 from app.models import Ticket
 from app.portal import forms, ratelimit
 from app.services import intake as intake_service
-from app.services import portal, rules, satisfaction, tracking
+from app.services import kb, portal, rules, satisfaction, tracking
 from app.services import status as st
 from app.services.errors import ServiceError
 from app.timeutil import utcnow
@@ -59,6 +61,27 @@ def language(code):
     back = request.args.get("next", "")
     # Only back into the portal: never an open redirect.
     return redirect(back if back.startswith("/portal") and "//" not in back else url_for("portal.home"))
+
+
+# --------------------------------------------------------------- knowledge base: help before (and instead of) a request
+
+@bp.get("/help")
+def help_suggestions():
+    """Published articles answering what the customer is typing, for the submit form (JSON)."""
+    if not ratelimit.current().hit("help", ratelimit.client_address()):
+        return jsonify(articles=[], error=_("Too many attempts")), 429
+    query = (request.args.get("q") or "")[:500]
+    found = kb.suggest(db.session, query, language=_language())
+    return jsonify(articles=[{"title": s.article.title, "url": url_for("portal.article", article_id=s.article.id)}
+                             for s in found])
+
+
+@bp.get("/help/<int:article_id>")
+def article(article_id):
+    found = kb.published(db.session, article_id)
+    if found is None:
+        return _message(404, _("Article not found"), _("This article does not exist or is no longer published."))
+    return render_template("portal/article.html", article=found, paragraphs=kb.paragraphs(found.body))
 
 
 # --------------------------------------------------------------- submitting a request

@@ -95,8 +95,9 @@ def haversine_km(lat1, lon1, lat2, lon2) -> float:
 # --- what the ticket needs ---------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _facts_statement():
-    """Everything dispatch needs to know about a ticket, in one row (built once: see _eligible_statement)."""
+def _facts_select():
+    """Everything dispatch needs to know about a ticket, in one row per ticket (built once: see
+    _eligible_statement)."""
     from app.models import Asset, Customer, Priority, Product, ProductLine, ServiceType
 
     t, a, c = Ticket.__table__, Asset.__table__, Customer.__table__
@@ -114,7 +115,7 @@ def _facts_statement():
     events, needed = TicketEvent.__table__, TicketPart.__table__
     rejected = select(func.count()).where(events.c.ticket_id == t.c.id, events.c.kind == "rejected")
     parts = select(func.count()).where(needed.c.ticket_id == t.c.id, needed.c.state.in_(parts_service.OPEN_STATES))
-    return (select(t.c.team_id, stype.c.code, stype.c.name_zh, stype.c.name_en, stype.c.on_site, pl.c.code,
+    return (select(t.c.id, t.c.team_id, stype.c.code, stype.c.name_zh, stype.c.name_en, stype.c.on_site, pl.c.code,
                    pl.c.name_zh, pl.c.name_en, pr.c.capacity_overflow, a.c.latitude, a.c.longitude, c.c.latitude,
                    c.c.longitude, last_engineer("asset_id"), last_engineer("customer_id"),
                    rejected.scalar_subquery(), parts.scalar_subquery(), *region_columns)
@@ -126,15 +127,31 @@ def _facts_statement():
                          .outerjoin(c, c.c.id == t.c.customer_id)
                          .outerjoin(r, r.c.id == c.c.region_id)
                          .outerjoin(rp, rp.c.id == r.c.parent_id)
-                         .outerjoin(rg, rg.c.id == rp.c.parent_id))
-            .where(t.c.id == bindparam("ticket_id")))
+                         .outerjoin(rg, rg.c.id == rp.c.parent_id)))
+
+
+@lru_cache(maxsize=1)
+def _facts_statement():
+    return _facts_select().where(Ticket.__table__.c.id == bindparam("ticket_id"))
 
 
 def requirements(session: Session, ticket: Ticket) -> dict:
     """The facts the constraints are checked against, kept on the timeline with the decision."""
-    (team_id, st_code, st_zh, st_en, on_site, line_code, line_zh, line_en, overflow, asset_lat, asset_lon,
-     customer_lat, customer_lon, by_asset, by_customer, rejections, parts_needed,
-     *regions) = session.execute(_facts_statement(), {"ticket_id": ticket.id}).one()
+    return _requirements(session.execute(_facts_statement(), {"ticket_id": ticket.id}).one())
+
+
+def requirements_of(session: Session, ticket_ids: list[int], *, chunk: int = 1000) -> dict[int, dict]:
+    """requirements() of many tickets, a query per `chunk` of them (the dispatch simulator)."""
+    needs = {}
+    for i in range(0, len(ticket_ids), chunk):
+        rows = session.execute(_facts_select().where(Ticket.__table__.c.id.in_(ticket_ids[i:i + chunk])))
+        needs.update((row[0], _requirements(row)) for row in rows)
+    return needs
+
+
+def _requirements(row) -> dict:
+    (_ticket_id, team_id, st_code, st_zh, st_en, on_site, line_code, line_zh, line_en, overflow, asset_lat,
+     asset_lon, customer_lat, customer_lon, by_asset, by_customer, rejections, parts_needed, *regions) = row
     # district → city → province, as far as the customer's region goes
     chain = [regions[i:i + 4] for i in range(0, 12, 4) if regions[i] is not None]
     lat, lon = (asset_lat, asset_lon) if asset_lat is not None else (customer_lat, customer_lon)
@@ -220,7 +237,7 @@ def _eligible_statement(team: bool, service_type: bool, product_line: bool, excl
     return select(Engineer, literal(None)).options(*shown).where(*conditions)
 
 
-def _excluded(session: Session, ticket: Ticket) -> set[int]:
+def excluded(session: Session, ticket: Ticket) -> set[int]:
     """Engineers who rejected this ticket or let it wait unaccepted: a re-dispatch never offers it to them again."""
     if ticket.id is None:
         return set()
@@ -229,7 +246,7 @@ def _excluded(session: Session, ticket: Ticket) -> set[int]:
     return {d.get("engineer_id") for d in rows if d and d.get("engineer_id")}
 
 
-def _eligible(session: Session, need: dict, *, now: datetime, exclude: set[int]):
+def eligible(session: Session, need: dict, *, now: datetime, exclude: set[int]):
     """(engineer, covered region id) for every engineer passing the hard constraints."""
     statement = _eligible_statement(bool(need["team_id"]), bool(need["service_type"]), bool(need["product_line"]),
                                     bool(exclude), need["on_site"])
@@ -237,6 +254,16 @@ def _eligible(session: Session, need: dict, *, now: datetime, exclude: set[int])
               "service_type": need["service_type"], "product_line": need["product_line"],
               "exclude": sorted(exclude), "region_ids": need["region_ids"]}
     return session.execute(statement, params).all()  # parameters a shape does not use are ignored
+
+
+def narrowed(rows, need: dict, exclude: set[int]) -> list:
+    """Rows of eligible() asked without a team, with the largest overflow and nobody excluded, narrowed to
+    `need`: _eligible_statement's team, room and exclusion conditions, in Python. The dispatch simulator asks
+    once per kind of work and place instead of once more per team and priority."""
+    overflow = max(need["priority_overflow"], 0)
+    return [(e, region_id) for e, region_id in rows
+            if (not need["team_id"] or e.team_id == need["team_id"]) and e.open_count < e.capacity + overflow
+            and e.id not in exclude]
 
 
 @lru_cache(maxsize=64)
@@ -297,8 +324,19 @@ def _stock(session: Session, ticket: Ticket, need: dict, warehouse_ids: set[int]
     return needed, {(w, p): available for w, p, available in rows}
 
 
-def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) -> list[Candidate]:
-    config = settings(session)
+def score(session: Session, ticket: Ticket | None, rows, need: dict, *, now: datetime,
+          weights: DispatchWeights | None = None) -> list[Candidate]:
+    """The candidates, best first. `weights` other than those in force: the dispatch simulator's draft. The
+    ticket is read only for the parts it needs (None will do when need["has_parts"] is false)."""
+    config = weights if weights is not None else settings(session)
+    candidates, needs_parts = assess(session, ticket, rows, need, now=now, config=config)
+    return rank(candidates, config, need, needs_parts=needs_parts)
+
+
+def assess(session: Session, ticket: Ticket | None, rows, need: dict, *, now: datetime,
+           config: DispatchWeights) -> tuple[list[Candidate], bool]:
+    """Each candidate with the parts of its score, 0…1 (distance by config's half distance and position
+    freshness); and whether the ticket needs parts."""
     by_engineer: dict[int, tuple[Engineer, int]] = {}
     if need["on_site"]:
         depth = need["region_depth"]
@@ -310,9 +348,6 @@ def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) 
     engineers = [e for e, _ in by_engineer.values()]
     needed, stock = _stock(session, ticket, need, {e.warehouse_id for e in engineers if e.warehouse_id})
     previous = need["previous_engineer"]
-    weights = {"load": config.weight_load, "distance": config.weight_distance if need["on_site"] else 0.0,
-               "parts": config.weight_parts if needed else 0.0, "previous": config.weight_previous}
-    weight_sum = sum(w for w in weights.values() if w > 0) or 1.0
     candidates = []
     for engineer, region_id in by_engineer.values():
         c = Candidate(engineer_id=engineer.id, name=engineer.name, team=bilingual(engineer.team),
@@ -332,8 +367,17 @@ def score(session: Session, ticket: Ticket, rows, need: dict, *, now: datetime) 
             (c.parts_in_stock if available >= item.quantity else c.parts_missing).append(item.part.sku)
         c.scores["parts"] = len(c.parts_in_stock) / len(needed) if needed else 1.0
         c.scores["previous"] = 1.0 if c.previous else 0.0
-        c.total = sum(weights[k] * c.scores[k] for k in COMPONENTS if weights[k] > 0) / weight_sum
         candidates.append(c)
+    return candidates, bool(needed)
+
+
+def rank(candidates: list[Candidate], config: DispatchWeights, need: dict, *, needs_parts: bool) -> list[Candidate]:
+    """Totals by the manager's weights, best first (in place)."""
+    weights = {"load": config.weight_load, "distance": config.weight_distance if need["on_site"] else 0.0,
+               "parts": config.weight_parts if needs_parts else 0.0, "previous": config.weight_previous}
+    weight_sum = sum(w for w in weights.values() if w > 0) or 1.0
+    for c in candidates:
+        c.total = sum(weights[k] * c.scores[k] for k in COMPONENTS if weights[k] > 0) / weight_sum
     # Best score first; ties go to whoever was given work longest ago (never = first), then by id.
     candidates.sort(key=lambda c: (-round(c.total, 9), c.last_assigned_at or datetime.min, c.engineer_id))
     return candidates
@@ -345,11 +389,11 @@ def decide(session: Session, ticket: Ticket, *, now: datetime, exclude: set[int]
     now = as_utc(now)
     session.flush()  # a ticket just made holds ids only: its service type, product… load once it is stored
     need = requirements(session, ticket)
-    exclude = (exclude or set()) | (_excluded(session, ticket) if need["has_rejections"] else set())
+    exclude = (exclude or set()) | (excluded(session, ticket) if need["has_rejections"] else set())
     if need["on_site"] and not need["region_ids"]:
         # Work at the customer's place needs to know where that is: a clerk completes the address first.
         return Outcome(ticket, None, [], need, pooled_reason={"failed": "region_unknown", "counts": {}})
-    rows = _eligible(session, need, now=now, exclude=exclude)
+    rows = eligible(session, need, now=now, exclude=exclude)
     candidates = score(session, ticket, rows, need, now=now) if rows else []
     outcome = Outcome(ticket, candidates[0] if candidates else None, candidates, need)
     if not candidates:

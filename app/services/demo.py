@@ -4,16 +4,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import JSON, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
-    Asset, Category, Customer, CustomerContact, Engineer, MaintenancePlan, Priority, Product, ProductLine,
-    ServiceRegion, ServiceType, Skill, SparePart, Stock, StockMove, Team, Ticket, TicketEvent, Warehouse,
+    Asset, Category, Customer, CustomerContact, Engineer, KbArticle, MaintenancePlan, Priority, Product, ProductLine,
+    ServiceRegion, ServiceType, Skill, SparePart, Stock, StockMove, Team, Ticket, TicketEvent, TicketSearch, Warehouse,
 )
 from app.services import demo_data as D
-from app.services import load, numbering, satisfaction, settings, sla, tickets
+from app.services import kb, load, numbering, satisfaction, settings, similar, sla, tickets
+from app.services import text as tx
 from app.services import status as st
 from app.services.bootstrap import ensure_reference_data
 from app.services.roles import CLERK, ENGINEER, MANAGER, WAREHOUSE
@@ -82,6 +84,7 @@ def seed(session: Session, sm, *, random_seed: int = 20261122, now: datetime | N
     for code, zh, en, model, days in D.MAINTENANCE_PLANS:
         session.add(MaintenancePlan(code=code, name_zh=zh, name_en=en, product=products[model], interval_days=days,
                                     lead_days=7))
+    _seed_articles(session, products, now)
 
     engineers = []
     for i, (name, team, districts, skill_codes) in enumerate(D.ENGINEERS):
@@ -155,6 +158,17 @@ def seed(session: Session, sm, *, random_seed: int = 20261122, now: datetime | N
         "customers": len(customers), "assets": len(assets), "spare parts": len(parts),
         "tickets": demo_tickets,
     })
+
+
+def _seed_articles(session: Session, products: dict, now: datetime) -> None:
+    categories = {c.code: c for c in session.scalars(select(Category))}
+    for language, title, body, category, models, published in D.KB_ARTICLES:
+        article = KbArticle(title=title, body=body, language=language, categories=[categories[category]],
+                            products=[products[m] for m in models], created_at=now, updated_at=now)
+        kb.prepare(article)
+        if published:
+            kb.publish(article, now=now)
+        session.add(article)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -297,13 +311,25 @@ def _write_bulk(session: Session, rows: list[dict]) -> None:
             events.append({"ticket_id": ticket_id, "kind": "status", "created_at": row["updated_at"],
                            "data": {"from": st.NEW, "to": row["status"]}, "actor_user_id": None,
                            "reason": None})
+    searchable = [similar.search_row(row["id"], row["product_id"], row["category_id"], row["resolved_at"],
+                                     _search_words(row["subject"], row["description"]))
+                  for row in rows if row["status"] in similar.INDEXED_STATUSES]
     if postgres:
         _copy(session, Ticket.__table__, rows)
         _copy(session, TicketEvent.__table__, events)
+        if searchable:
+            _copy(session, TicketSearch.__table__, searchable)
     else:
         session.execute(insert(Ticket.__table__), rows)
         session.execute(insert(TicketEvent.__table__), events)
+        if searchable:
+            session.execute(insert(TicketSearch.__table__), searchable)
     session.commit()
+
+
+@lru_cache(maxsize=1024)
+def _search_words(subject: str, description: str) -> tuple[str, ...]:
+    return tuple(tx.search_terms(f"{subject} {description}"))
 
 
 def _copy(session: Session, table, rows: list[dict]) -> None:

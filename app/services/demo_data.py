@@ -159,3 +159,36 @@ MAINTENANCE_PLANS = [
     ("ro_filter_180", "RO净水器更换滤芯", "RO purifier filter change", "RO-600G", 180),
     ("ac_clean_365", "空调年度清洗保养", "Yearly air conditioner cleaning", "KFR-35GW", 365),
 ]
+
+# Knowledge-base articles (language, title, body, category code, product models, published): what the ticket
+# page and the portal's submit form suggest from the start.
+KB_ARTICLES = [
+    ("zh", "燃气热水器无法点火（E1）怎么办",
+     "燃气热水器显示E1、只听到咔咔声不出热水，多数是点火失败。\n\n"
+     "1. 确认燃气阀门已打开，家里其他燃气灶能正常点火。\n"
+     "2. 更换热水器电池（部分机型在底部）。\n"
+     "3. 冬季检查排烟管是否结冰堵塞。\n\n仍无法点火请报修，工程师将检查点火针和主控板。",
+     "fault", ["JSQ30-16A"], True),
+    ("zh", "空调不制冷、外机不转的自查方法",
+     "空调只吹自然风、外机不转时，请先检查：\n\n"
+     "1. 模式是否为“制冷”，设定温度是否低于室温。\n"
+     "2. 外机电源和空气开关是否跳闸。\n"
+     "3. 过滤网是否积灰严重。\n\n以上都正常仍不制冷，多为压缩机启动电容故障，请报修。",
+     "fault", ["KFR-35GW", "KFR-72LW"], True),
+    ("zh", "洗碗机显示E4、不排水的处理",
+     "E4表示排水超时。请关机断电后取出底部过滤网清洗，检查排水管是否弯折或被橱柜压住。"
+     "清理后重新运行“排水”程序；仍积水请报修。",
+     "fault", ["WQP12-V6"], True),
+    ("zh", "净水器滤芯更换周期",
+     "PP棉滤芯约6个月、RO膜约24个月更换一次，APP或面板提示到期时即可预约更换。"
+     "水质较差地区建议提前更换。",
+     "parts", ["RO-600G", "UF-200"], True),
+    ("en", "Gas water heater does not ignite (E1)",
+     "E1 with clicking but no hot water usually means the ignition failed.\n\n"
+     "1. Make sure the gas valve is open.\n2. Replace the batteries.\n"
+     "3. In winter, check that the flue is not blocked by ice.\n\n"
+     "If it still does not ignite, request service: an engineer will check the ignition electrode.",
+     "fault", ["JSQ30-16A"], True),
+    ("zh", "油烟机异响排查（草稿）", "高速档异响多为风轮积油不平衡，需上门清洗风轮。", "fault", ["CXW-260"], False),
+]
+

@@ -269,7 +269,11 @@ def _process(session: Session, req: IntakeRequest, *, now: datetime, actor) -> I
     ticket_service.register_new(session, ticket, now=now, actor=actor)
     timeline.record(session, ticket, "received", now=now, actor=actor,
                     data={"channel": req.channel, "number": ticket.number})
-    timeline.record(session, ticket, "classified", now=now, data={"reasons": reasons})
+    # With the facts the rules read that the ticket row does not keep: the rule simulator replays the report
+    # as it came in (app.services.simulate).
+    timeline.record(session, ticket, "classified", now=now, data={"reasons": reasons, "facts": {
+        "subject_read": bool(req.subject), "product_line_id": product_line_id,
+        "customer_tier": facts.customer_tier, "severity": req.severity}})
     reasons += store_attachments(session, ticket, req.attachments, max_kb=settings.max_attachment_kb, now=now)
     assign.auto_dispatch(session, ticket, now=now)
     return IntakeResult("created", ticket, reasons)

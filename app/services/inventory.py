@@ -44,8 +44,17 @@ def _stock_row(session: Session, warehouse_id: int, part_id: int, *, create: boo
     return row
 
 
+def adjust(session: Session, warehouse_id: int, part_id: int, *, on_hand: int, reason: str, now: datetime,
+           actor=None) -> bool:
+    """A stock count (盘点): on hand changed by `on_hand`, as a StockMove of kind adjust. False when fewer would
+    be left than tickets have reserved. No low-stock message: whoever counted is looking at the stock."""
+    return _change(session, warehouse_id, part_id, on_hand=on_hand, kind="adjust", ticket=None, reason=reason,
+                   now=now, actor=actor, warn=False)
+
+
 def _change(session: Session, warehouse_id: int, part_id: int, *, on_hand: int = 0, reserved: int = 0,
-            kind: str, ticket: Ticket, reason: str | None, now: datetime, actor=None) -> bool:
+            kind: str, ticket: Ticket | None, reason: str | None, now: datetime, actor=None,
+            warn: bool = True) -> bool:
     """Apply a change to one stock row if it keeps 0 ≤ reserved ≤ on_hand; write its StockMove. False (and
     nothing written) when the stock is not there — e.g. someone reserved the last one a moment ago.
 
@@ -66,7 +75,8 @@ def _change(session: Session, warehouse_id: int, part_id: int, *, on_hand: int =
                           actor_user_id=getattr(actor, "id", None)))
     session.flush()
     session.refresh(stock)
-    _warn_if_low(session, stock, stock.available - (on_hand - reserved), ticket, now=now)
+    if warn:
+        _warn_if_low(session, stock, stock.available - (on_hand - reserved), ticket, now=now)
     return True
 
 

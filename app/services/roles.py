@@ -28,6 +28,10 @@ SATISFACTION_DESK = [("can_list", "FollowUp"), ("can_show", "FollowUp"), ("can_r
                      ("can_list", "FollowUpHistory"), ("can_show", "FollowUpHistory"),
                      ("can_list", "Survey"), ("can_show", "Survey")]
 INVENTORY_VIEWS = ("Warehouse", "SparePart", "Stock")
+# Excel import/export: who may edit the rows may import them; bulk exports of customers' personal data are
+# for managers only (clerks look customers up one by one).
+CUSTOMER_SHEETS = ("CustomerSpreadsheet", "AssetSpreadsheet")
+INVENTORY_SHEETS = ("SparePartSpreadsheet", "StockSpreadsheet")
 
 # Every staff member may read and edit their own profile and password, and read the API description.
 SELF_SERVICE = [
@@ -75,6 +79,13 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + SATISFACTION_DESK
         + _grant(["LowScoreReview"], READ + ("can_edit",))
         + _grant(["SatisfactionSettings"], READ + ("can_edit",))
+        # 报表: team performance, engineers' utilisation and their exports are the managers' (clerks work the
+        # queues and see the open-ticket counts on the home page and the at-risk board).
+        + [("can_read", "Dashboard")]
+        + _grant(CUSTOMER_SHEETS, ("can_import", "can_export")) + _grant(INVENTORY_SHEETS, ("can_export",))
+        + _grant(["KbArticle"], READ + WRITE + DELETE + ("can_publish",))
+        + _grant(["Problem"], READ + WRITE + DELETE)
+        + [("can_list", "RecurringProblems"), ("can_link", "RecurringProblems")]
         + INTAKE_DESK
     ),
     CLERK: (
@@ -86,6 +97,9 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["EngineerShift", "EngineerAbsence", "TicketPool"], READ)
         + _grant(["AtRisk"], ("can_list",))
         + SATISFACTION_DESK
+        + _grant(["KbArticle"], READ + WRITE)
+        + _grant(["Problem"], READ)
+        + _grant(CUSTOMER_SHEETS, ("can_import",))
         + INTAKE_DESK
     ),
     ENGINEER: (
@@ -94,11 +108,13 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
         + _grant(["TicketPool"], READ + ("can_claim",))
         + [("can_list", "Workspace"), ("can_work", "Workspace")]
         + _grant(["Product", "SparePart", "Stock"], READ, API_READ)
+        + _grant(["KbArticle"], READ)
     ),
     WAREHOUSE: (
         _grant(INVENTORY_VIEWS, READ + WRITE, API_READ + API_WRITE)
         + _grant(["StockMove", "LowStock"], READ)
         + _grant(["PartRequest"], READ + ("can_receive",))
+        + _grant(INVENTORY_SHEETS, ("can_import", "can_export"))
         + _grant(["Product"], READ)
     ),
 }

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
@@ -36,6 +37,16 @@ class Keyword:
     label: str  # as the manager wrote it
     variants: tuple[tuple[str, ...], ...]  # the word sequences of it and its synonyms
 
+    # Most variants are one word: a set answers for all of them at once (the rule simulator classifies
+    # thousands of reports in one request).
+    @cached_property
+    def single_words(self) -> frozenset:
+        return frozenset(v[0] for v in self.variants if len(v) == 1)
+
+    @cached_property
+    def phrases(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(v for v in self.variants if len(v) > 1)
+
 
 @dataclass
 class CompiledRule:
@@ -58,6 +69,7 @@ class CompiledRule:
     team_id: int | None
     tags: list[str]
     confidence: float
+    position: int = 100  # rules run in (position, id) order
 
 
 @dataclass
@@ -189,7 +201,8 @@ def current(session: Session) -> Ruleset:
     return ruleset
 
 
-def _synonyms(session: Session) -> dict[str, list[str]]:
+def synonym_groups(session: Session) -> dict[str, list[str]]:
+    """Every word of a synonym group -> the words of its group (simplified)."""
     by_word: dict[str, list[str]] = {}
     for words in session.scalars(select(SynonymGroup.words)):
         group = [tx.simplify(w) for w in split_list(words)]
@@ -199,36 +212,50 @@ def _synonyms(session: Session) -> dict[str, list[str]]:
     return by_word
 
 
-def _keyword(label: str, synonyms: dict[str, list[str]]) -> Keyword:
+def keyword_variants(label: str, synonyms: dict[str, list[str]]) -> list[str]:
+    """The keyword as matched (simplified) and its synonyms."""
     base = tx.simplify(label)
-    variants = [base] + [w for w in synonyms.get(base, []) if w != base]
-    tx.add_words(variants)
-    return Keyword(label, tuple(tx.tokens(v) for v in variants if tx.tokens(v)))
+    return [base] + [w for w in synonyms.get(base, []) if w != base]
+
+
+def _keyword(label: str, synonyms: dict[str, list[str]], tokens=None) -> Keyword:
+    variants = keyword_variants(label, synonyms)
+    if tokens is None:  # the live rules: jieba learns their words
+        tx.add_words(variants)
+        tokens = tx.tokens
+    return Keyword(label, tuple(tokens(v) for v in variants if tokens(v)))
+
+
+def compile_rule(r: ClassificationRule, synonyms: dict[str, list[str]], *, tokens=None) -> CompiledRule | None:
+    """One rule as classify() runs it; None for a pattern that does not compile. `tokens` cuts its keywords
+    without teaching them to the live tokenizer (a draft in the rule simulator)."""
+    try:
+        pattern = re.compile(r.pattern, re.I) if r.pattern else None
+    except re.error:
+        return None  # the form refuses a bad pattern; an old one simply never matches
+    return CompiledRule(
+        id=r.id, name=r.name, stop=r.stop,
+        keywords=[_keyword(k, synonyms, tokens) for k in split_list(r.keywords)],
+        all_keywords=r.all_keywords, pattern=pattern,
+        channels=frozenset(split_list(r.channels)), product_line_id=r.product_line_id,
+        customer_tier=r.customer_tier or None,
+        min_severity=IOT_SEVERITIES.index(r.min_severity) if r.min_severity in IOT_SEVERITIES else None,
+        max_sentiment=r.max_sentiment, repeat_within_days=r.repeat_within_days,
+        category_id=r.category_id, service_type_id=r.service_type_id, priority_id=r.priority_id,
+        raise_priority=r.raise_priority or 0, team_id=r.team_id, tags=split_list(r.tags),
+        confidence=r.confidence if r.confidence is not None else 0.9,
+        position=r.position if r.position is not None else 100,
+    )
 
 
 def _compile(session: Session, stamp: tuple) -> Ruleset:
-    synonyms = _synonyms(session)
+    synonyms = synonym_groups(session)
     rules = []
     for r in session.scalars(select(ClassificationRule).where(ClassificationRule.active.is_(True))
                              .order_by(ClassificationRule.position, ClassificationRule.id)):
-        try:
-            pattern = re.compile(r.pattern, re.I) if r.pattern else None
-        except re.error:
-            pattern = None  # the form refuses a bad pattern; an old one simply never matches
-            if r.pattern:
-                continue
-        rules.append(CompiledRule(
-            id=r.id, name=r.name, stop=r.stop,
-            keywords=[_keyword(k, synonyms) for k in split_list(r.keywords)],
-            all_keywords=r.all_keywords, pattern=pattern,
-            channels=frozenset(split_list(r.channels)), product_line_id=r.product_line_id,
-            customer_tier=r.customer_tier or None,
-            min_severity=IOT_SEVERITIES.index(r.min_severity) if r.min_severity in IOT_SEVERITIES else None,
-            max_sentiment=r.max_sentiment, repeat_within_days=r.repeat_within_days,
-            category_id=r.category_id, service_type_id=r.service_type_id, priority_id=r.priority_id,
-            raise_priority=r.raise_priority or 0, team_id=r.team_id, tags=split_list(r.tags),
-            confidence=r.confidence if r.confidence is not None else 0.9,
-        ))
+        compiled = compile_rule(r, synonyms)
+        if compiled is not None:
+            rules.append(compiled)
     row = session.get(IntakeSettings, 1)
     settings = Settings() if row is None else Settings(
         review_threshold=row.review_threshold, default_priority_id=row.default_priority_id,
@@ -253,7 +280,7 @@ def _compile(session: Session, stamp: tuple) -> Ruleset:
 
 
 def _matches(keyword: Keyword, words: tuple[str, ...]) -> bool:
-    return any(tx.contains_phrase(words, v) for v in keyword.variants)
+    return not keyword.single_words.isdisjoint(words) or any(tx.contains_phrase(words, v) for v in keyword.phrases)
 
 
 def product_line_in(ruleset: Ruleset, words: tuple[str, ...]) -> int | None:

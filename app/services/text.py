@@ -40,27 +40,62 @@ _FULLWIDTH[0x3000] = 0x20
 
 
 def add_words(words) -> None:
-    """Teach jieba the rules' vocabulary (idempotent, thread-safe)."""
+    """Teach jieba the rules' vocabulary (idempotent, thread-safe). Words jieba already keeps whole are left as
+    they are."""
     new = [w for w in words if w and w not in _known_words]
     if not new:
         return
     with _lock:
         for word in new:
             if _CJK.search(word) and " " not in word:
-                jieba.add_word(word, freq=200000)
+                _teach(jieba.dt, word)
             _known_words.add(word)
         tokens.cache_clear()
+
+
+def _teach(tokenizer, word: str) -> None:
+    """Keep `word` whole, only as strongly as that takes: a keyword forced in with a huge frequency would also
+    win inside longer words (「着火」 would cut 「打不着火」 into 打不 + 着火 — a fire). Words the tokenizer
+    already keeps whole are left as they are."""
+    if tokenizer.lcut(word, HMM=False) != [word]:
+        tokenizer.suggest_freq(word, tune=True)
 
 
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """The words of an already simplified text, punctuation and spaces dropped."""
+    return _kept(jieba.cut(text))
+
+
+def _kept(pieces) -> tuple[str, ...]:
     out = []
-    for token in jieba.cut(text):
+    for token in pieces:
         token = token.strip()
         if token and (token.isalnum() or _CJK.search(token)):
             out.append(token)
     return tuple(out)
+
+
+def unknown_words(words) -> list[str]:
+    """Those of `words` that add_words would still teach jieba."""
+    return [w for w in dict.fromkeys(words) if w and w not in _known_words and _CJK.search(w) and " " not in w]
+
+
+def tokens_with(words):
+    """`tokens` as it will cut once `words` are learnt, without teaching them to the live tokenizer (a draft
+    rule in the simulator must not change how intake cuts reports): a private copy of jieba's dictionary
+    when some of them are new, else `tokens` itself."""
+    new = unknown_words(words)
+    if not new:
+        return tokens
+    jieba.dt.check_initialized()
+    private = jieba.Tokenizer()
+    with _lock:  # add_words changes the live dictionary under this lock
+        private.FREQ, private.total = dict(jieba.dt.FREQ), jieba.dt.total
+    private.initialized = True
+    for word in new:  # exactly as add_words teaches the live one
+        _teach(private, word)
+    return lru_cache(maxsize=4096)(lambda text: _kept(private.cut(text)))
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -87,3 +122,28 @@ def cjk_ratio(text: str) -> float:
     if not letters:
         return 0.0
     return sum(1 for c in letters if _CJK.match(c)) / len(letters)
+
+
+# Words that carry no meaning for finding a similar problem, on top of STOPWORDS (which intake's duplicate
+# check shares, where "not" is kept).
+_SEARCH_STOPWORDS = STOPWORDS | frozenset(
+    "not no doesn't don't won't cannot can't isn't any some very too also just still get got 怎么 怎么办 什么 "
+    "一直 还是 没有 不能 不会 无法 需要 问题 师傅".split())
+
+
+def search_terms(text: str) -> list[str]:
+    """The distinct words a text is searched by: jieba's search mode also yields the shorter words inside a
+    long one (「热水器」 gives 「热水」 and 「热水器」), so a text segmented before a word was added to the
+    dictionary still meets one segmented after. Single Chinese characters and stop words are dropped."""
+    seen: dict[str, None] = {}
+    for token in jieba.cut_for_search(simplify(text)):
+        token = token.strip()
+        if not token or token in _SEARCH_STOPWORDS:
+            continue
+        if _CJK.search(token):
+            if len(token) < 2 or not all(_CJK.match(c) or c.isalnum() for c in token):
+                continue
+        elif not token.isalnum() or (len(token) < 2 and not token.isdigit()):
+            continue
+        seen.setdefault(token, None)
+    return list(seen)

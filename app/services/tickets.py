@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Ticket
-from app.services import inventory, numbering, satisfaction, settings, sla, timeline
+from app.services import inventory, numbering, satisfaction, settings, similar, sla, timeline
 from app.services import status as st
 from app.services.errors import ConcurrentEdit, IllegalTransition, ServiceError
 from app.services.vocabulary import CHANNELS
@@ -104,6 +104,10 @@ def edit_ticket(session: Session, ticket: Ticket, changes: dict | None = None, *
     """
     now = as_utc(now)
     check_version(ticket, expected_version)
+    # Load a ticket expired by a commit before changing it: a change made on an unloaded attribute has no old
+    # value, and loading the rest afterwards would hide it from the comparison below.
+    if inspect(ticket).expired_attributes:
+        ticket.subject  # touching one expired attribute loads them all
     for name, value in (changes or {}).items():
         if name not in EDITABLE_FIELDS:
             raise ServiceError(_l("Field %(field)s cannot be edited here.", field=name), field=name)
@@ -123,6 +127,7 @@ def edit_ticket(session: Session, ticket: Ticket, changes: dict | None = None, *
     if diff:
         ticket.updated_at = now
         timeline.record(session, ticket, "edited", actor=actor, now=now, data={"changes": diff})
+        similar.on_edit(session, ticket, set(diff))
         if ticket.needs_review and {"category", "priority"} & set(diff):
             # A person set what the rules could not decide: that is the review, and dispatch may go on.
             ticket.needs_review = False
@@ -171,6 +176,7 @@ def transition(session: Session, ticket: Ticket, to_status: str, *, now: datetim
         ticket.closed_at = None
     inventory.on_status(session, ticket, old, to_status, now=now, actor=actor)
     satisfaction.on_status(session, ticket, old, to_status, now=now)
+    similar.on_status(session, ticket, old, to_status)
     timeline.record(session, ticket, "status", actor=actor, now=now, data=data, reason=reason)
 
 

@@ -8,6 +8,7 @@ from app.views.customers import (
     AssetTicketsView, AssetView, CustomerContactView, CustomerTicketsView, CustomerView, ProductLineView,
     ProductView,
 )
+from app.views.dashboard import DashboardView
 from app.views.formatting import yes_no
 from app.views.intake import (
     ClassificationRuleView, IntakeSettingsView, IntegrationTokenView, PhoneIntakeView, ReviewQueueView,
@@ -17,7 +18,9 @@ from app.views.inventory import (
     LowStockView, PartRequestView, SparePartView, StockMoveView, StockView, WarehouseStockView, WarehouseView,
 )
 from app.views.mailboxes import MailboxView
+from app.views.knowledge import KbArticleView
 from app.views.maintenance import MaintenancePlanView, MaintenanceRunView
+from app.views.problems import ProblemView, RecurringProblemsView
 from app.views.notifications import (
     InboxView, NotificationAttemptView, NotificationTemplateView, NotifyEndpointView, NotifySettingsView, OutboxView,
     PreferenceView,
@@ -28,6 +31,7 @@ from app.views.satisfaction import (
 from app.views.staff import (
     EngineerAbsenceView, EngineerShiftView, EngineerView, SkillView, TeamEngineersView, TeamView,
 )
+from app.views.spreadsheets import SPREADSHEET_VIEWS
 from app.views.sla import (
     AtRiskView, BusinessCalendarView, CalendarDayView, CalendarHoursView, EscalationStepView, SchedulerView,
     SlaPolicyView,
@@ -47,6 +51,7 @@ def register_views(appbuilder) -> None:
     add(ReviewQueueView, "ReviewQueue", label=_l("Review queue"), icon="fa-eye", category="TicketsMenu")
     add(TicketView, "Tickets", label=_l("All tickets"), icon="fa-ticket", category="TicketsMenu")
     add(TicketEventView, "Timeline", label=_l("Timeline"), icon="fa-history", category="TicketsMenu")
+    add(KbArticleView, "KnowledgeBase", label=_l("Knowledge base"), icon="fa-book", category="TicketsMenu")
 
     add(FollowUpView, "FollowUps", label=_l("Follow-up calls"), icon="fa-phone-square",
         category="SatisfactionMenu", category_label=_l("Satisfaction"), category_icon="fa-smile-o")
@@ -55,6 +60,13 @@ def register_views(appbuilder) -> None:
     add(SurveyView, "Ratings", label=_l("Ratings"), icon="fa-star", category="SatisfactionMenu")
     add(LowScoreReviewView, "LowScoreReviews", label=_l("Low-score reviews"), icon="fa-frown-o",
         category="SatisfactionMenu")
+
+    add(RecurringProblemsView, "RecurringProblems", label=_l("Recurring problems"), icon="fa-repeat",
+        category="ProblemsMenu", category_label=_l("Problem management"), category_icon="fa-search")
+    add(ProblemView, "ProblemRecords", label=_l("Problem records"), icon="fa-bug", category="ProblemsMenu")
+
+    add(DashboardView, "Dashboards", label=_l("Dashboards"), icon="fa-bar-chart",
+        category="AnalyticsMenu", category_label=_l("Analytics"), category_icon="fa-line-chart")
 
     add(CustomerView, "Customers", label=_l("Customers"), icon="fa-user",
         category="CustomersMenu", category_label=_l("Customers"), category_icon="fa-users")
@@ -119,6 +131,9 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(InboxView)
     appbuilder.add_view_no_menu(PreferenceView)
 
+    # Excel import and export pages, reached from the buttons on their list views.
+    for sheet_view in SPREADSHEET_VIEWS:
+        appbuilder.add_view_no_menu(sheet_view)
     for related in (CustomerTicketsView, AssetTicketsView, TeamEngineersView, WarehouseStockView, MaintenanceRunView):
         appbuilder.add_view_no_menu(related)
     _booleans_as_words(appbuilder)

@@ -10,6 +10,7 @@ from app.models import Category, DispatchSettings, Priority, ResolutionCode, Ser
 from app.services.vocabulary import REGION_LEVELS, choices
 from app.views.datamodel import FormInterface
 from app.views.settings_view import SettingsView
+from app.views.simulate import DispatchPreview
 from app.views.formatting import label_of
 
 
@@ -63,7 +64,7 @@ class PriorityView(ReferenceView):
     }
 
 
-class DispatchSettingsView(SettingsView):
+class DispatchSettingsView(DispatchPreview, SettingsView):
     datamodel = FormInterface(DispatchSettings)
     class_permission_name = "DispatchSettings"
     list_title = show_title = edit_title = _l("Dispatch settings")

@@ -65,6 +65,8 @@ class AssetView(ModelView):
                           "warranty_end": warranty_end}
     related_views = [AssetTicketsView]
     show_template = "asset/show.html"
+    list_template = "imports/list.html"  # the list with its Excel import/export buttons
+    extra_args = {"spreadsheet": {"view": "AssetSpreadsheetView", "permission": "AssetSpreadsheet"}}
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access
@@ -106,6 +108,8 @@ class CustomerView(ModelView):
         "updated_at": local_time,
     }
     related_views = [CustomerContactView, AssetView, CustomerTicketsView]
+    list_template = "imports/list.html"  # the list with its Excel import/export buttons
+    extra_args = {"spreadsheet": {"view": "CustomerSpreadsheetView", "permission": "CustomerSpreadsheet"}}
 
     def pre_add(self, item):
         tidy_contacts(item)

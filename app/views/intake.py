@@ -27,6 +27,7 @@ from app.services.vocabulary import CHANNELS, CUSTOMER_TIERS, choices
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
 from app.views.settings_view import SettingsView
+from app.views.simulate import RulePreview
 from app.views.formatting import blanks, label_of, local_time
 from app.views.tickets import TicketView
 
@@ -112,7 +113,7 @@ def _empty_choice(mapping):
     return [("", "—")] + choices(mapping)
 
 
-class ClassificationRuleView(ModelView):
+class ClassificationRuleView(RulePreview, ModelView):
     datamodel = FormInterface(ClassificationRule)
     class_permission_name = "ClassificationRule"
     list_title = _l("Classification rules")

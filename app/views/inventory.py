@@ -48,6 +48,8 @@ class StockView(ModelView):
     # Quantities change only through stock operations (each one a StockMove); the form sets thresholds.
     add_columns = ["warehouse", "part", "low_stock_threshold"]
     edit_columns = ["low_stock_threshold"]
+    list_template = "imports/list.html"  # the list with its Excel import/export buttons
+    extra_args = {"spreadsheet": {"view": "StockSpreadsheetView", "permission": "StockSpreadsheet"}}
 
 
 class WarehouseStockView(StockView):
@@ -75,6 +77,8 @@ class SparePartView(ModelView):
     search_columns = ["sku", "name_zh", "name_en", "products"]
     add_columns = edit_columns = show_columns = ["sku", "name_zh", "name_en", "unit", "price", "products"]
     related_views = [StockView]
+    list_template = "imports/list.html"  # the list with its Excel import/export buttons
+    extra_args = {"spreadsheet": {"view": "SparePartSpreadsheetView", "permission": "SparePartSpreadsheet"}}
 
 
 def _receive_button(pk) -> Markup:
@@ -144,3 +148,4 @@ class LowStockView(StockView):
     base_filters = [["id", FilterInFunction, _low_stock_ids]]
     list_title = _l("Low stock")
     related_views = []
+    extra_args = None  # no Excel buttons here: they would export all stock, not this list

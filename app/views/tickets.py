@@ -14,19 +14,22 @@ from wtforms.validators import DataRequired
 
 from app.access import PoolTicketsFilter, VisibleTicketsFilter
 from app.extensions import db
+from app.models.mixins import current_language
 from app.labels import EVENT_LABELS, TICKET_LABELS
 from app.models import Engineer, SparePart, Team, Ticket, TicketAttachment, TicketEvent, TicketPart
 from app.services import assign as assign_service
-from app.services import dispatch_text, explain, inventory, inventory_text, notify, parts, sla
+from app.services import dispatch_text, explain, inventory, inventory_text, kb, notify, parts, problems, similar, sla
 from app.services import intake as intake_service
 from app.services import status as st
 from app.services import tickets as ticket_service
 from app.services.errors import ServiceError
+from app.services.roles import sees_all_tickets
 from app.services.timeline import describe as timeline_text
 from app.services.visibility import engineer_of
 from app.services.vocabulary import CHANNELS, WARRANTY_STATUSES, choices
 from app.timeutil import utcnow
 from app.views.datamodel import FormInterface
+from app.views.ticket_filters import SEARCH_LABELS, TicketInterface
 from app.views.formatting import blanks, label_of, local_time, status_badge
 
 TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "arrival_due_at", "resolution_due_at",
@@ -34,7 +37,8 @@ TIME_COLUMNS = ("created_at", "updated_at", "first_response_due_at", "arrival_du
 
 
 class TicketView(ModelView):
-    datamodel = FormInterface(Ticket)
+    # The dashboards' drill-down filters (local days, SLA outcomes, ratings…) on top of FAB's own.
+    datamodel = TicketInterface(Ticket)
     class_permission_name = "Ticket"
     base_filters = [["id", VisibleTicketsFilter, None]]
     base_order = ("created_at", "desc")
@@ -50,13 +54,15 @@ class TicketView(ModelView):
     show_title = _l("Ticket")
     add_title = _l("New ticket")
     edit_title = _l("Edit ticket")
-    label_columns = TICKET_LABELS
+    label_columns = {**TICKET_LABELS, **SEARCH_LABELS}
 
     list_columns = ["number", "status", "priority", "category", "subject", "contact_name",
                     "contact_phone", "assignee", "resolution_due_at", "escalation_level", "created_at"]
     search_columns = ["number", "status", "channel", "priority", "category", "service_type", "team",
                       "assignee", "contact_phone", "contact_name", "subject", "created_at", "resolution_due_at",
-                      "escalation_level", "checkin_far", "resolution_code"]
+                      "escalation_level", "checkin_far", "resolution_code",
+                      # what the dashboards drill down by
+                      "product", "resolved_at", "first_response_due_at", "resolution_round"]
     show_fieldsets = [
         (_l("Summary"), {"fields": ["number", "status", "priority", "category", "service_type", "channel",
                                      "subject", "description"]}),
@@ -138,6 +144,7 @@ class TicketView(ModelView):
                 .order_by((Engineer.team_id == ticket.team_id).desc() if ticket.team_id else Engineer.name,
                           Engineer.name)
             ).all()
+        can_read_problems = self.appbuilder.sm.has_access("can_show", "Problem")
         decision = intake_service.decision_event(ticket)
         reasons = explain.sentences(db.session, (decision.data or {}).get("reasons", [])) if decision else []
         split_done = {(e.data or {}).get("event_id") for e in ticket.events if e.kind == "split"}
@@ -161,6 +168,14 @@ class TicketView(ModelView):
             can_desk=can("can_assign"), reasons=reasons, split_done=split_done, attachments=attachments,
             clock=sla.clock_view(db.session, ticket, now=utcnow()),
             messages=notify.customer_messages(db.session, ticket.id) if can("can_assign") else [],
+            similar_cases=similar.find(db.session, ticket, now=utcnow()),
+            articles=kb.suggest(db.session, similar.ticket_text(ticket), language=current_language(),
+                                category_id=ticket.category_id, product_id=ticket.product_id),
+            sees_all=sees_all_tickets(g.user), language=current_language(),
+            problem=problems.of_ticket(db.session, ticket.id) if can_read_problems else None,
+            can_read_kb=self.appbuilder.sm.has_access("can_show", "KbArticle"),
+            can_write_up=(self.appbuilder.sm.has_access("can_add", "KbArticle")
+                          and ticket.status in (st.RESOLVED, st.CLOSED)),
         )
 
     @expose("/number/<number>")

@@ -55,4 +55,34 @@
       }
     });
   });
+
+  // Knowledge-base articles that may answer the problem while it is being described (opened in a new tab,
+  // so what was typed stays).
+  var box = document.getElementById("help-suggestions");
+  var description = document.querySelector("#submit-form textarea[name=description]");
+  if (box && description && window.fetch) {
+    var timer = null, asked = "";
+    description.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = description.value.trim();
+        if (text.length < 4 || text === asked) return;
+        asked = text;
+        fetch(box.getAttribute("data-url") + "?q=" + encodeURIComponent(text), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : {articles: []}; })
+          .then(function (data) {
+            if (text !== asked) return;
+            var list = document.getElementById("help-list");
+            list.textContent = "";
+            data.articles.forEach(function (a) {
+              var item = document.createElement("li"), link = document.createElement("a");
+              link.href = a.url; link.target = "_blank"; link.rel = "noopener"; link.textContent = a.title;
+              item.appendChild(link); list.appendChild(item);
+            });
+            box.hidden = data.articles.length === 0;
+          })
+          .catch(function () { box.hidden = true; });
+      }, 400);
+    });
+  }
 })();

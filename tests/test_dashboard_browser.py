@@ -1,0 +1,81 @@
+"""A service manager's dashboards in a real browser: the charts draw (from app/static, no console errors), a
+shorter period changes them, and clicking a bar opens the ticket list of exactly those tickets. Screenshots go
+to test-artifacts/."""
+import os
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Ticket
+from tests import dashboard_world
+from tests.conftest import ARTIFACTS, PASSWORDS
+
+pytestmark = pytest.mark.browser
+
+CHARTS = ("volume_day", "volume_category", "volume_product", "backlog", "sla_team", "sla_priority", "ftf", "mttr",
+          "csat", "low_scores", "engineers")
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        built = dashboard_world.build(db.session)
+        db.session.remove()
+    return built
+
+
+def test_a_manager_reads_the_dashboards_and_clicks_through_to_the_tickets(app, session, browser, server, world):
+    kind = app.config["DB_KIND"]
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    problems, requests = [], []
+    # Script errors, and anything the page asked for that failed (the browser's own favicon request aside: its
+    # console line "Failed to load resource" names no address, the response does).
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.goto(f"{server}/login/")
+    page.fill("#username", "manager")
+    page.fill("#password", PASSWORDS["manager"])
+    page.click("[type=submit]")
+    page.goto(f"{server}/dashboard/?from=2019-06-11&to=2019-06-12&team={world.team}")
+    for chart in CHARTS:
+        page.wait_for_selector(f"#chart-{chart}[data-rendered='1'] canvas")
+    assert page.inner_text("[data-kpi='created'] .dash-kpi-value").strip() == "6"
+    page.screenshot(path=os.path.join(ARTIFACTS, f"dashboard-{kind}.png"), full_page=True)
+    assert not problems, problems
+    assert all(url.startswith(server) for url in requests), [u for u in requests if not u.startswith(server)]
+
+    # Only 06-12: t4 and t5 came in that day, both by WeChat.
+    page.fill("#dash-from", "2019-06-12")
+    page.click("#dash-apply")
+    page.wait_for_url("**from=2019-06-12**")
+    page.wait_for_selector("#chart-volume_day[data-rendered='1'] canvas")
+    assert page.inner_text("[data-kpi='created'] .dash-kpi-value").strip() == "2"
+    assert page.inner_text("#dash-period").startswith("2019-06-12")
+    page.screenshot(path=os.path.join(ARTIFACTS, f"dashboard-one-day-{kind}.png"), full_page=True)
+
+    # The WeChat bar of 06-12, where ECharts drew it.
+    series = page.evaluate("""() => JSON.parse(document.getElementById('dashboard-data').textContent)
+        .charts.find(c => c.key === 'volume_day').series.map(s => s.name)""")
+    wechat = series.index("微信")
+    x, y = page.evaluate(f"""() => echarts.getInstanceByDom(document.getElementById('chart-volume_day'))
+        .convertToPixel({{seriesIndex: {wechat}}}, [0, 1])""")
+    box = page.locator("#chart-volume_day canvas").first.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_url("**/ticketview/list/**")
+    listed = page.inner_text("body")
+    numbers = session.scalars(select(Ticket.number).where(Ticket.id.in_(
+        [world.tickets[n] for n in ("t1", "t2", "t3", "t4", "t5", "t6")]))).all()
+    shown = {n for n in numbers if n in listed}
+    expected = set(session.scalars(select(Ticket.number).where(Ticket.id.in_([world.tickets["t4"], world.tickets["t5"]]))))
+    assert shown == expected
+    page.screenshot(path=os.path.join(ARTIFACTS, f"dashboard-drill-down-{kind}.png"), full_page=True)
+    assert not problems, problems
+    context.close()
