@@ -107,6 +107,23 @@ def app(request, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def protected_app(tmp_path_factory):
+    """A SQLite app with CSRF protection on, as in production (the main apps switch it off for brevity)."""
+    application = make_app(tmp_path_factory, "sqlite", "csrf", WTF_CSRF_ENABLED=True)
+    runner = application.test_cli_runner()
+    for args in (["init"], ["demo", "seed"]):
+        assert runner.invoke(args=args).exit_code == 0
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
 @pytest.fixture
 def session(app):
     with app.app_context():

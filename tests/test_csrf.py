@@ -1,27 +1,10 @@
 """With CSRF protection on (as in production), the console's own forms carry valid tokens."""
 import re
 
-import pytest
-
 from app.extensions import db
 from app.services import status as st
-from tests.conftest import PASSWORDS, make_app
+from tests.conftest import PASSWORDS, csrf_token_of as token
 from tests.helpers import new_ticket
-
-
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture(scope="module")
-def protected_app(tmp_path_factory):
-    app = make_app(tmp_path_factory, "sqlite", "csrf", WTF_CSRF_ENABLED=True)
-    runner = app.test_cli_runner()
-    for args in (["init"], ["demo", "seed"]):
-        assert runner.invoke(args=args).exit_code == 0
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_ticket_page_forms_work_with_csrf_and_forged_posts_are_refused(protected_app):

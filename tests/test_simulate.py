@@ -6,7 +6,6 @@ are exact; the console tests run on the real clock (the console previews up to n
 tickets by a word no other test uses.
 """
 import random
-import re
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,8 +22,7 @@ from app.services import assign, rules, simulate, tickets
 from app.services import text as tx
 from app.services.intake import IntakeRequest
 from app.timeutil import utcnow
-from app.extensions import db
-from tests.conftest import PASSWORDS, login, make_app
+from tests.conftest import PASSWORDS, csrf_token_of as token, login
 from tests.dispatch_world import World
 from tests.helpers import NOW, user
 
@@ -289,21 +287,7 @@ def test_previewing_is_for_those_who_may_edit_the_rules(app, username):
     assert client.post("/dispatchsettingsview/preview/1", data={"weight_load": "1"}).status_code == 403
 
 
-@pytest.fixture(scope="module")
-def protected_app(tmp_path_factory):
-    """CSRF protection on, as in production."""
-    app = make_app(tmp_path_factory, "sqlite", "simulate-csrf", WTF_CSRF_ENABLED=True)
-    runner = app.test_cli_runner()
-    for args in (["init"], ["demo", "seed"]):
-        assert runner.invoke(args=args).exit_code == 0
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def test_the_preview_button_sends_the_forms_token_and_a_forged_preview_is_refused(protected_app):
-    def token(html):
-        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
     client = protected_app.test_client()
     client.post("/login/", data={"username": "manager", "password": PASSWORDS["manager"],

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Asset, Customer, Product, ServiceRegion, SparePart, Stock, StockMove, Warehouse
 from app.services import spreadsheets
 from app.services.spreadsheets import KINDS
-from tests.conftest import PASSWORDS, login, make_app
+from tests.conftest import PASSWORDS, csrf_token_of, login
 from tests.helpers import NOW, user
 
 ZH_CUSTOMER_HEADER = ["客户姓名", "手机号码", "邮箱", "客户等级", "区域", "地址"]
@@ -603,29 +603,17 @@ def test_export_follows_the_lists_search_filters_and_the_template_explains_the_c
 
 # ---------------------------------------------------------------- with CSRF protection, as in production
 
-@pytest.fixture(scope="module")
-def protected_app(tmp_path_factory):
-    app = make_app(tmp_path_factory, "sqlite", "xlsx-csrf", WTF_CSRF_ENABLED=True)
-    runner = app.test_cli_runner()
-    for args in (["init"], ["demo", "seed"]):
-        assert runner.invoke(args=args).exit_code == 0
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def test_the_upload_form_carries_its_csrf_token_and_a_forged_upload_is_refused(protected_app, tmp_path):
     client = protected_app.test_client()
-    token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
     login_page = client.get("/login/").get_data(as_text=True)
     client.post("/login/", data={"username": "manager", "password": PASSWORDS["manager"],
-                                 "csrf_token": token.search(login_page).group(1)})
+                                 "csrf_token": csrf_token_of(login_page)})
     prefix = tag()
     path = book(tmp_path, ZH_CUSTOMER_HEADER, [[f"{prefix}甲", phone(), None, None, None, None]])
 
     assert upload(client, "customers", path).status_code == 400
     form = client.get("/sheets/customers/import").get_data(as_text=True)
-    sent = upload(client, "customers", path, stream=True, csrf_token=token.search(form).group(1))
+    sent = upload(client, "customers", path, stream=True, csrf_token=csrf_token_of(form))
     assert sent.status_code == 200
     assert json.loads(sent.get_data(as_text=True).splitlines()[-1])["ok"] is True
     with protected_app.app_context():
