@@ -61,7 +61,7 @@ def hands_on(session: Session, start: datetime, until: datetime, engineer_ids=No
     going counts until `until`.
 
     Stretches that ended inside the period and those still open are two range scans of the (ended_at,
-    engineer_id, started_at, ticket_id, seconds) index (one OR would read the whole table on PostgreSQL); a
+    engineer_id, started_at, ticket_id, seconds) index alone (for one OR PostgreSQL visits the table rows); a
     stretch wholly inside the period adds its stored length, so date arithmetic — slow on SQLite — is left to
     the few that cross the period's edges or are still going."""
     stretch = WorkStretch
