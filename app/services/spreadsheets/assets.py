@@ -48,20 +48,13 @@ class Assets(Kind):
                                                           if r.values.get("customer_phone")})
         for row in rows:
             if row.values.get("product") is not None:
-                product_id = products.find(row.values["product"])
-                if product_id is None:
-                    ctx.reject(row, "product", _l("No product with this model"))
-                elif product_id == lookups.AMBIGUOUS:
-                    ctx.reject(row, "product", _l("Several products have this name: write the model"))
-                row.values["product"] = product_id if product_id and product_id > 0 else None
-            phone = row.values.get("customer_phone")
-            if phone is not None:
-                owner = owners.get(phone)
-                if owner is None:
-                    ctx.reject(row, "customer_phone", _l("No customer has this number: import the customer first"))
-                elif owner == lookups.AMBIGUOUS:
-                    ctx.reject(row, "customer_phone", _l("Several customers have this number"))
-                row.values["customer_phone"] = owner if owner and owner > 0 else None
+                ctx.refer(row, "product", products.find(row.values["product"]),
+                          missing=_l("No product with this model"),
+                          ambiguous=_l("Several products have this name: write the model"))
+            if row.values.get("customer_phone") is not None:
+                ctx.refer(row, "customer_phone", owners.get(row.values["customer_phone"]),
+                          missing=_l("No customer has this number: import the customer first"),
+                          ambiguous=_l("Several customers have this number"))
 
     def stored(self, ctx: Context, keys: list[tuple]) -> dict[tuple, dict]:
         found: dict[tuple, dict] = {}

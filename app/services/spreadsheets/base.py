@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.services.spreadsheets.columns import Column
 
+AMBIGUOUS = -1  # a lookup's answer when more than one row answers to the name
+
 CHUNK = 500  # keys per IN (…) look-up and rows per bulk statement: well under every database's parameter limit
 
 
@@ -74,6 +76,15 @@ class Context:
     def reject(self, row: Row, key: str, reason) -> None:
         row.bad = True
         self.errors.append(RowError(row.number, self.titles.get(key, ""), reason))
+
+    def refer(self, row: Row, key: str, found, *, missing, ambiguous) -> None:
+        """Replace the row's written reference (a model, a phone, a code) by the id a lookup `found` for it;
+        no row (None) or several (AMBIGUOUS) reject the row, naming the column and why."""
+        if found is None:
+            self.reject(row, key, missing)
+        elif found == AMBIGUOUS:
+            self.reject(row, key, ambiguous)
+        row.values[key] = found if found and found > 0 else None
 
 
 def same(stored, new) -> bool:

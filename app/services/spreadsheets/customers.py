@@ -62,12 +62,8 @@ class Customers(Kind):
             written = row.values.get("region")
             if written is None:
                 continue
-            region_id = names.find(written)
-            if region_id is None:
-                ctx.reject(row, "region", _l("No such region"))
-            elif region_id == lookups.AMBIGUOUS:
-                ctx.reject(row, "region", _l("Several regions have this name: write its code or full path"))
-            row.values["region"] = region_id if region_id and region_id > 0 else None
+            ctx.refer(row, "region", names.find(written), missing=_l("No such region"),
+                      ambiguous=_l("Several regions have this name: write its code or full path"))
 
     def stored(self, ctx: Context, keys: list[tuple]) -> dict[tuple, dict]:
         found: dict[tuple, dict] = {}

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Customer, Product, ServiceRegion, SparePart, Warehouse
 from app.models.mixins import current_language
-from app.services.spreadsheets.base import chunks
+from app.services.spreadsheets.base import AMBIGUOUS, chunks
 
-AMBIGUOUS = -1  # more than one row answers to the name
 
 
 def _spelling(text) -> str:

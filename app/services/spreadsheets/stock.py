@@ -44,19 +44,13 @@ class StockLevels(Kind):
         parts = lookups.parts(ctx.session, {r.values["sku"] for r in rows if r.values.get("sku")})
         for row in rows:
             if row.values.get("warehouse") is not None:
-                warehouse_id = warehouses.find(row.values["warehouse"])
-                if warehouse_id is None:
-                    ctx.reject(row, "warehouse", _l("No such warehouse"))
-                elif warehouse_id == lookups.AMBIGUOUS:
-                    ctx.reject(row, "warehouse", _l("Several warehouses have this name: write the code"))
-                row.values["warehouse"] = warehouse_id if warehouse_id and warehouse_id > 0 else None
+                ctx.refer(row, "warehouse", warehouses.find(row.values["warehouse"]),
+                          missing=_l("No such warehouse"),
+                          ambiguous=_l("Several warehouses have this name: write the code"))
             if row.values.get("sku") is not None:
-                part_id = parts.get(row.values["sku"])
-                if part_id is None:
-                    ctx.reject(row, "sku", _l("No spare part with this SKU: import the part first"))
-                elif part_id == lookups.AMBIGUOUS:
-                    ctx.reject(row, "sku", _l("Several spare parts have this SKU in different cases"))
-                row.values["sku"] = part_id if part_id and part_id > 0 else None
+                ctx.refer(row, "sku", parts.get(row.values["sku"]),
+                          missing=_l("No spare part with this SKU: import the part first"),
+                          ambiguous=_l("Several spare parts have this SKU in different cases"))
 
     def stored(self, ctx: Context, keys: list[tuple]) -> dict[tuple, dict]:
         warehouse_ids = sorted({w for w, _p in keys})
