@@ -4,7 +4,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 
 from sqlalchemy import JSON, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -312,7 +311,7 @@ def _write_bulk(session: Session, rows: list[dict]) -> None:
                            "data": {"from": st.NEW, "to": row["status"]}, "actor_user_id": None,
                            "reason": None})
     searchable = [similar.search_row(row["id"], row["product_id"], row["category_id"], row["resolved_at"],
-                                     _search_words(row["subject"], row["description"]))
+                                     tx.search_words(row["subject"], row["description"]))
                   for row in rows if row["status"] in similar.INDEXED_STATUSES]
     if postgres:
         _copy(session, Ticket.__table__, rows)
@@ -325,11 +324,6 @@ def _write_bulk(session: Session, rows: list[dict]) -> None:
         if searchable:
             session.execute(insert(TicketSearch.__table__), searchable)
     session.commit()
-
-
-@lru_cache(maxsize=1024)
-def _search_words(subject: str, description: str) -> tuple[str, ...]:
-    return tuple(tx.search_terms(f"{subject} {description}"))
 
 
 def _copy(session: Session, table, rows: list[dict]) -> None:

@@ -17,7 +17,6 @@ drill-down and "link to a problem" all see the same group.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from itertools import combinations
 
 from sqlalchemy import case, select
@@ -73,11 +72,6 @@ class Grouping:
     truncated_products: list[int]  # models grouped over their newest MAX_TICKETS_PER_PRODUCT tickets only
 
 
-@lru_cache(maxsize=8192)
-def _words(subject: str, description: str) -> frozenset[str]:
-    return frozenset(tx.search_terms(f"{subject} {description}"))
-
-
 def _documents(session: Session, start: datetime, end: datetime, product_id=None):
     """(ticket id, product id, created_at, words) of the period's tickets with a product, newest first. The text
     is read only for tickets the similar-case index has no words for."""
@@ -97,7 +91,7 @@ def _documents(session: Session, start: datetime, end: datetime, product_id=None
             if words is None:
                 words = shared[terms] = frozenset(terms.split())
         else:
-            words = _words(subject or "", description or "")
+            words = frozenset(tx.search_words(subject, description))
         yield ticket_id, product, created_at, words
 
 

@@ -55,7 +55,7 @@ def index_ticket(session: Session, ticket: Ticket) -> None:
             session.delete(row)
         return
     values = {"product_id": ticket.product_id, "category_id": ticket.category_id,
-              "resolved_at": ticket.resolved_at, "terms": " ".join(tx.search_terms(ticket_text(ticket)))}
+              "resolved_at": ticket.resolved_at, "terms": " ".join(tx.search_words(ticket.subject, ticket.description))}
     if row is None:
         session.add(TicketSearch(ticket_id=ticket.id, **values))
     else:
@@ -99,11 +99,9 @@ def reindex(session: Session, *, batch: int = 2000, only_missing: bool = True, p
         rows = session.execute(query).all()
         if not rows:
             break
-        words_of: dict[tuple, list[str]] = {}  # generated and templated texts repeat: segment each once
         session.execute(TicketSearch.__table__.insert(), [
             search_row(r.id, r.product_id, r.category_id, r.resolved_at,
-                       words_of.setdefault((r.subject, r.description),
-                                           tx.search_terms(f"{r.subject or ''} {r.description or ''}")))
+                       tx.search_words(r.subject, r.description))
             for r in rows])
         session.commit()
         done += len(rows)

@@ -51,6 +51,7 @@ def add_words(words) -> None:
                 _teach(jieba.dt, word)
             _known_words.add(word)
         tokens.cache_clear()
+        search_words.cache_clear()
 
 
 def _teach(tokenizer, word: str) -> None:
@@ -147,3 +148,12 @@ def search_terms(text: str) -> list[str]:
             continue
         seen.setdefault(token, None)
     return list(seen)
+
+
+@lru_cache(maxsize=4096)
+def search_words(subject: str | None, description: str | None) -> tuple[str, ...]:
+    """A ticket's search words (subject and description). Cached like `tokens`, and forgotten with it when the
+    dictionary learns a word: generated, templated and merged texts repeat, and reindexing, bulk writing and
+    recurring-problem grouping each meet them thousands of times."""
+    return tuple(search_terms(f"{subject or ''} {description or ''}"))
+
