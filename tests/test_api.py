@@ -116,3 +116,18 @@ def test_each_role_reads_exactly_its_resources(client, api_token):
                    for r in ("ticket", "customer", "asset", "part", "engineer")}
         assert {r for r, code in outcome.items() if code == 200} == allowed, (username, outcome)
         assert {r for r, code in outcome.items() if code == 403} == set(outcome) - allowed, (username, outcome)
+
+
+def test_a_ticket_posted_with_a_device_takes_the_devices_warranty(client, api_token, session):
+    from datetime import date
+
+    from app.models import Asset
+
+    asset = session.scalar(select(Asset).order_by(Asset.id))
+    asset.warranty_end = date(2099, 12, 31)
+    session.commit()
+    response = client.post("/api/v1/ticket/", headers=api_token("clerk"), json={
+        "channel": "app", "subject": "净水器漏水", "contact_phone": "13800138001", "asset": asset.id})
+    assert response.status_code == 201, response.get_json()
+    ticket = session.get(Ticket, response.get_json()["id"])
+    assert ticket.warranty_status == "in" and ticket.product_id == asset.product_id

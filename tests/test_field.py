@@ -226,3 +226,42 @@ def test_odd_numbers_in_the_workspace_forms_are_refused_not_crashed(session, log
     response = phone.post(f"/workspace/ticket/{ticket.id}/parts", data={"part_id": "²", "quantity": "1"},
                           follow_redirects=True)
     assert response.status_code == 200 and "请选择备件。" in flashes(response.get_data(as_text=True))
+
+
+def test_a_second_check_in_keeps_the_far_flag_and_a_place_it_had(session):
+    """A second day on site: tapping check-in again (near, or where the phone finds no fix) must not wipe
+    what the manager looks for — that the first check-in was far from the customer."""
+    me, actor = engineer_of(session), user(session, "engineer")
+    ticket = customer_ticket(session, "13944440031", customer=located_customer(session, "13944440031"))
+    field.accept(session, ticket, me, now=NOW, actor=actor)
+    field.check_in(session, ticket, me, now=NOW, actor=actor, latitude=str(ACROSS_TOWN[0]),
+                   longitude=str(ACROSS_TOWN[1]), far_meters=1000)
+    first_distance = ticket.checkin_distance_m
+    field.check_in(session, ticket, me, now=NOW + timedelta(days=1), actor=actor)  # no location this time
+    session.commit()
+    assert ticket.checkin_far is True and ticket.checkin_distance_m == first_distance > 10000
+    assert ticket.arrived_at == NOW  # arrival is the first check-in
+    field.check_in(session, ticket, me, now=NOW + timedelta(days=2), actor=actor, latitude=str(NEAR[0]),
+                   longitude=str(NEAR[1]), far_meters=1000)
+    session.commit()
+    assert ticket.checkin_distance_m == 0 and ticket.checkin_far is True
+    assert [e.data.get("far") for e in ticket.events if e.kind == "checked_in"] == [True, None, False]
+
+
+def test_the_engineer_rejects_a_ticket_from_the_phone_with_a_reason(session, login_as):
+    ticket = customer_ticket(session, "13944440032")
+    me = engineer_of(session)
+    phone = login_as("engineer")
+    refused = phone.post(f"/workspace/ticket/{ticket.id}/reject", data={"reason": " "}, follow_redirects=True)
+    assert "请说明拒单原因。" in flashes(refused.get_data(as_text=True))
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).assignee_id == me.id
+    done = phone.post(f"/workspace/ticket/{ticket.id}/reject", data={"reason": "不在我的服务区域"}, follow_redirects=True)
+    assert "已拒单，工单将重新派单。" in flashes(done.get_data(as_text=True))
+    assert done.request.path == "/workspace/"  # back to the list, not to a ticket that is no longer theirs
+    session.expire_all()
+    ticket = session.get(Ticket, ticket.id)
+    assert ticket.assignee_id != me.id  # dispatched again, never back to the one who declined
+    [rejected] = [e for e in ticket.events if e.kind == "rejected"]
+    assert rejected.reason == "不在我的服务区域" and rejected.data["engineer"] == me.name
+    assert ticket.number not in phone.get("/workspace/").get_data(as_text=True)

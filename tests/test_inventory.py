@@ -308,3 +308,46 @@ def test_a_removal_racing_the_resolution_is_refused_and_books_nothing(app, sessi
             other.commit()
         other.rollback()
     assert stock(session, "WH-BJ", part) == (1, 0)  # two used, nothing given back twice
+
+
+def test_a_part_ordered_before_the_visit_holds_the_ticket_until_it_is_in(session):
+    """The clerk knows from the phone call which part is broken and orders it while the ticket is only
+    assigned: the engineer's acceptance does not start the SLA clock running down while nobody can act, the
+    ticket goes back to 'accepted' (the visit still to come) when the part is in, and the visit goes on."""
+    from app.services import field
+
+    me, engineer = engineer_of(session), user(session, "engineer")
+    part = new_part(session)  # nowhere in stock: a purchase
+    ticket = customer_ticket(session, phone="13933330041")
+    assert need(session, ticket, part, 1).state == "purchase"
+    assert ticket.status == st.ASSIGNED  # nobody has taken it on yet; nothing to hold
+    field.accept(session, ticket, me, now=NOW, actor=engineer)
+    session.commit()
+    assert ticket.status == st.WAITING_PARTS
+    assert "waiting_parts" in {s.reason for s in sla.clock_view(session, ticket, now=NOW).segments}
+
+    request = session.scalar(select(PartRequest).where(PartRequest.ticket_id == ticket.id))
+    inventory.receive(session, request, now=NOW, actor=user(session, "warehouse"))
+    session.commit()
+    assert ticket.status == st.ACCEPTED and ticket.arrived_at is None
+    field.check_in(session, ticket, me, now=NOW, actor=engineer)
+    session.commit()
+    assert ticket.status == st.IN_PROGRESS
+
+
+def test_checking_in_while_the_part_travels_keeps_waiting_then_goes_on_with_the_work(session):
+    from app.services import field
+
+    me, engineer = engineer_of(session), user(session, "engineer")
+    part = new_part(session)
+    ticket = customer_ticket(session, phone="13933330042")
+    field.accept(session, ticket, me, now=NOW, actor=engineer)
+    need(session, ticket, part, 1)
+    assert ticket.status == st.WAITING_PARTS  # ordered by the accepted engineer before setting off
+    field.check_in(session, ticket, me, now=NOW, actor=engineer)  # went anyway, to look at the machine
+    session.commit()
+    assert ticket.status == st.WAITING_PARTS and ticket.arrived_at is not None
+    request = session.scalar(select(PartRequest).where(PartRequest.ticket_id == ticket.id))
+    inventory.receive(session, request, now=NOW, actor=user(session, "warehouse"))
+    session.commit()
+    assert ticket.status == st.IN_PROGRESS  # on site already: back to the work, not to 'accepted'

@@ -18,14 +18,16 @@ TODAY = date(2026, 11, 22)  # NOW in Shanghai
 
 
 def plan_world(session, installed_days_ago=200, interval=180, lead=7, devices=1):
-    """A product of its own with a filter plan, and devices installed that long ago."""
+    """A product of its own with a filter plan, and devices installed that long ago (a year's warranty)."""
     tag = uuid.uuid4().hex[:8]
     product = Product(model=f"PM-{tag}", name_zh="测试净水器", name_en="Test purifier",
                       product_line=session.scalar(select(ProductLine).limit(1)))
     customer = Customer(name="保养客户", phone=f"139{int(tag, 16) % 10**8:08d}")
     session.add_all([product, customer])
     assets = [Asset(serial_number=f"SN-{tag}-{i}", product=product, customer=customer,
-                    install_date=TODAY - timedelta(days=installed_days_ago)) for i in range(devices)]
+                    install_date=TODAY - timedelta(days=installed_days_ago),
+                    warranty_end=TODAY - timedelta(days=installed_days_ago) + timedelta(days=365))
+              for i in range(devices)]
     session.add_all(assets)
     plan = MaintenancePlan(code=f"filter-{tag}", name_zh="更换滤芯", name_en="Replace the filter", product=product,
                            interval_days=interval, lead_days=lead,
@@ -57,6 +59,7 @@ def test_a_due_device_gets_one_ticket_per_due_date(app, session):
     maintenance.run_due(session, now=NOW)  # the next run, or a second scheduler: nothing new for this device
     [ticket] = plan_tickets(session, plan)
     assert (ticket.channel, ticket.asset_id, ticket.customer_id) == ("plan", asset.id, asset.customer_id)
+    assert ticket.warranty_status == "in"  # the parts of a maintenance visit are free while the device is covered
     assert ticket.subject == f"定期保养：更换滤芯（{(TODAY + timedelta(days=5)).isoformat()} 到期）"
     with app.test_request_context("/?_l_=en"):
         assert "Scheduled maintenance due" in [e for e in ticket.events if e.kind == "maintenance_due"][0].description
@@ -97,7 +100,6 @@ def test_the_device_page_shows_its_service_history(session, login_as):
     from tests.portal_world import customer_ticket
 
     ticket = customer_ticket(session, "13955550001", asset=asset, customer=asset.customer)
-    ticket.warranty_status = "in"
     me, actor = engineer_of(session), user(session, "engineer")
     field.accept(session, ticket, me, now=NOW, actor=actor)
     field.check_in(session, ticket, me, now=NOW, actor=actor)

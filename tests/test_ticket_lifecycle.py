@@ -201,3 +201,36 @@ def test_engineer_handing_a_ticket_back_is_explained(session):
     event = ticket.events[-1]
     assert ticket.assignee is None
     assert event.data["previous_assignee"] == engineer.name and event.reason == "不在服务区域"
+
+
+def _device(session, serial, warranty_end):
+    from app.models import Asset, Product
+
+    from sqlalchemy import select
+
+    asset = Asset(serial_number=serial, product=session.scalars(select(Product).order_by(Product.id)).first(),
+                  warranty_end=warranty_end)
+    session.add(asset)
+    session.commit()
+    return asset
+
+
+def test_every_ticket_knows_its_devices_warranty_and_a_changed_device_changes_it(session):
+    """Not only the intake: a ticket typed in by a clerk, raised by a maintenance plan or posted to the REST
+    API bills parts by the device's warranty, judged on the day it was reported."""
+    from datetime import date
+
+    covered = _device(session, "WTY-IN-0001", date(2027, 6, 30))
+    expired = _device(session, "WTY-OUT-0001", date(2026, 10, 31))
+    ticket = new_ticket(session, asset=covered)
+    assert ticket.warranty_status == "in" and ticket.product_id == covered.product_id
+    assert new_ticket(session).warranty_status == "unknown"
+
+    tickets.edit_ticket(session, ticket, {"asset": expired}, now=NOW + timedelta(days=300))
+    session.commit()
+    assert ticket.warranty_status == "out"
+    edited = [e for e in ticket.events if e.kind == "edited"][-1]
+    assert edited.data["changes"]["warranty_status"] == ["in", "out"]
+    tickets.edit_ticket(session, ticket, {"asset": covered}, now=NOW + timedelta(days=400))
+    session.commit()
+    assert ticket.warranty_status == "in"  # judged on the day it was reported, not the day of the edit

@@ -110,6 +110,7 @@ def _own(ticket: Ticket, engineer: Engineer) -> None:
 def accept(session: Session, ticket: Ticket, engineer: Engineer, *, now: datetime, actor=None) -> None:
     _own(ticket, engineer)
     ticket_service.transition(session, ticket, st.ACCEPTED, now=now, actor=actor)
+    inventory.wait_if_parts_outstanding(session, ticket, now=now, actor=actor)
 
 
 def depart(session: Session, ticket: Ticket, engineer: Engineer, *, now: datetime, actor=None,
@@ -131,15 +132,16 @@ def depart(session: Session, ticket: Ticket, engineer: Engineer, *, now: datetim
 def check_in(session: Session, ticket: Ticket, engineer: Engineer, *, now: datetime, actor=None, latitude=None,
              longitude=None, accuracy=None, far_meters: int = FAR_METERS) -> None:
     """签到 at the customer's: where the phone is, how far that is from the customer's address (far ones are
-    flagged), and the work begins (accepted → in progress)."""
+    flagged), and the work begins (accepted → in progress; a ticket waiting for parts keeps waiting).
+
+    A later visit's check-in (a second day on site) replaces the place only when it has one, and a far check-in
+    stays flagged: the flag is what a manager looks for, and another tap must not wipe it."""
     now = as_utc(now)
     _own(ticket, engineer)
-    if ticket.status not in (st.ACCEPTED, st.IN_PROGRESS, st.REOPENED):
+    if ticket.status not in (st.ACCEPTED, st.IN_PROGRESS, st.REOPENED, st.WAITING_PARTS):
         raise IllegalTransition(_l("A ticket that is %(status)s cannot be checked in.",
                                    status=st.label(ticket.status)), field="status")
     data = {"engineer": engineer.name, "located": False}
-    ticket.checkin_latitude = ticket.checkin_longitude = ticket.checkin_distance_m = None
-    ticket.checkin_far = False
     if latitude not in (None, "") and longitude not in (None, ""):
         update_location(session, engineer, latitude, longitude, now=now)
         ticket.checkin_latitude, ticket.checkin_longitude = engineer.last_latitude, engineer.last_longitude
@@ -149,15 +151,18 @@ def check_in(session: Session, ticket: Ticket, engineer: Engineer, *, now: datet
         except (ValueError, OverflowError):
             data["accuracy_m"] = None
         site = service_site(ticket)
+        ticket.checkin_distance_m = None
         if site is not None:
             meters = round(1000 * haversine_km(ticket.checkin_latitude, ticket.checkin_longitude, *site))
-            ticket.checkin_distance_m, ticket.checkin_far = meters, meters > far_meters
-            data.update(distance_m=meters, far=ticket.checkin_far, far_meters=far_meters)
+            ticket.checkin_distance_m = meters
+            data.update(distance_m=meters, far=meters > far_meters, far_meters=far_meters)
+            ticket.checkin_far = bool(ticket.checkin_far) or meters > far_meters
     ticket.arrived_at = ticket.arrived_at or now
     ticket.updated_at = now
     timeline.record(session, ticket, "checked_in", actor=actor, now=now, data=data)
-    if ticket.status != st.IN_PROGRESS:
+    if ticket.status in (st.ACCEPTED, st.REOPENED):
         ticket_service.transition(session, ticket, st.IN_PROGRESS, now=now, actor=actor)
+        inventory.wait_if_parts_outstanding(session, ticket, now=now, actor=actor)
 
 
 def log_work(session: Session, ticket: Ticket, engineer: Engineer, text: str, *, now: datetime, actor=None,

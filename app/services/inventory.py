@@ -3,7 +3,8 @@
 - A needed part is reserved where the engineer draws parts (their warehouse) when it has them; else in the
   nearest warehouse that has them (nearness by the customer's 区/市/省), and a transfer to the engineer's
   warehouse is requested; when no warehouse has them, a purchase is requested. While a request is open the
-  part is *waiting* and an in-progress ticket waits for parts (its SLA clock pauses with that reason).
+  part is *waiting* and an accepted or in-progress ticket waits for parts (its SLA clock pauses with that
+  reason); it goes back to accepted or in progress when the parts are in.
 - The warehouse keeper receives a request: the stock moves (transfer) or comes in (purchase) and is reserved
   for the ticket; when the ticket's last request is in, the ticket goes back to work.
 - Resolving consumes what was reserved (free in warranty, the part's price otherwise) and returns what was
@@ -189,12 +190,30 @@ def _request(session, item: TicketPart, kind: str, *, source, target, now, actor
     return Outcome(item, kind, target)
 
 
+# A ticket someone has taken on waits for its parts — before the visit (the part is known from the phone call)
+# as well as during it — so that its SLA clock is not running down while nobody can act.
+WAITS_FOR_PARTS = (st.ACCEPTED, st.IN_PROGRESS)
+
+
 def _wait_for_parts(session, ticket: Ticket, *, now, actor) -> None:
     from app.services import tickets
 
-    if ticket.status == st.IN_PROGRESS:
+    if ticket.status in WAITS_FOR_PARTS:
         tickets.transition(session, ticket, st.WAITING_PARTS, now=now, actor=actor,
                            reason=str(_l("Spare parts requested")))
+
+
+def _outstanding(session: Session, ticket: Ticket) -> bool:
+    session.flush()
+    return session.scalar(select(PartRequest.id).where(PartRequest.ticket_id == ticket.id,
+                                                       PartRequest.state == "open").limit(1)) is not None
+
+
+def wait_if_parts_outstanding(session: Session, ticket: Ticket, *, now: datetime, actor=None) -> None:
+    """A ticket that becomes workable (accepted, on site) while a part it needs is still on its way waits for
+    it — e.g. the part was ordered from the ticket page before the engineer took the ticket."""
+    if ticket.status in WAITS_FOR_PARTS and _outstanding(session, ticket):
+        _wait_for_parts(session, ticket, now=now, actor=actor)
 
 
 def need_and_reserve(session: Session, ticket: Ticket, part, quantity, *, now: datetime, actor=None) -> Outcome:
@@ -258,14 +277,22 @@ def resume_if_ready(session: Session, ticket: Ticket, *, now: datetime, actor=No
     """A ticket waiting for parts goes back to work once no request is open (all in, or called off)."""
     from app.services import tickets
 
-    if ticket.status != st.WAITING_PARTS:
+    if ticket.status != st.WAITING_PARTS or _outstanding(session, ticket):
         return
-    session.flush()
-    outstanding = session.scalar(select(PartRequest.id).where(PartRequest.ticket_id == ticket.id,
-                                                              PartRequest.state == "open").limit(1))
-    if outstanding is None:
-        tickets.transition(session, ticket, st.IN_PROGRESS, now=now, actor=actor,
-                           reason=str(_l("Spare parts ready")))
+    tickets.transition(session, ticket, _status_before_waiting(ticket), now=now, actor=actor,
+                       reason=str(_l("Spare parts ready")))
+
+
+def _status_before_waiting(ticket: Ticket) -> str:
+    """Back to where the wait began: accepted while the visit is still to come, in progress once the engineer
+    is (or has meanwhile checked in) on site."""
+    for event in reversed(ticket.events):
+        data = event.data or {}
+        if event.kind == "checked_in":
+            return st.IN_PROGRESS
+        if event.kind == "status" and data.get("to") == st.WAITING_PARTS:
+            return st.ACCEPTED if data.get("from") == st.ACCEPTED else st.IN_PROGRESS
+    return st.IN_PROGRESS
 
 
 # ---------------------------------------------------------------- giving back, using up

@@ -29,13 +29,14 @@ STATUSES = tuple(LABELS)
 # new → resolved is first-contact resolution: a clerk answers an inquiry on the phone.
 # → assigned happens only through assignment (a reassigned engineer must accept again).
 # assigned/accepted → new hands the ticket back to the pool (engineer rejects, assignment withdrawn).
+# accepted ⇄ waiting_parts: a part known to be missing before the visit (app.services.inventory).
 TRANSITIONS = {
     NEW: {ASSIGNED, RESOLVED, CANCELLED},
     ASSIGNED: {ACCEPTED, NEW, CANCELLED},
-    ACCEPTED: {IN_PROGRESS, ASSIGNED, NEW, CANCELLED},
+    ACCEPTED: {IN_PROGRESS, WAITING_PARTS, ASSIGNED, NEW, CANCELLED},
     IN_PROGRESS: {WAITING_CUSTOMER, WAITING_PARTS, RESOLVED, ASSIGNED, CANCELLED},
     WAITING_CUSTOMER: {IN_PROGRESS, RESOLVED, CANCELLED},
-    WAITING_PARTS: {IN_PROGRESS, CANCELLED},
+    WAITING_PARTS: {ACCEPTED, IN_PROGRESS, CANCELLED},
     RESOLVED: {CLOSED, REOPENED},
     CLOSED: {REOPENED},
     REOPENED: {ASSIGNED, IN_PROGRESS, RESOLVED, CANCELLED},

@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import Engineer, Ticket
-from app.services import inventory, numbering, satisfaction, settings, similar, sla, timeline
+from app.services import inventory, numbering, recognise, satisfaction, settings, similar, sla, timeline
 from app.services import status as st
 from app.services.errors import ConcurrentEdit, IllegalTransition, ServiceError
 from app.services.vocabulary import CHANNELS
@@ -64,6 +64,8 @@ def register_new(session: Session, ticket: Ticket, *, now: datetime, actor=None)
         ticket.contact_address = ticket.contact_address or customer.address
     if ticket.asset is not None and ticket.product is None:
         ticket.product = ticket.asset.product
+    if ticket.warranty_status is None:  # intake decided it already; every other way in is decided here
+        ticket.warranty_status = recognise.warranty(ticket.asset, now)[0]
     session.add(ticket)
     timeline.record(session, ticket, "created", actor=actor, now=now, data={"channel": ticket.channel})
     return ticket
@@ -126,6 +128,11 @@ def edit_ticket(session: Session, ticket: Ticket, changes: dict | None = None, *
             diff[name] = [_plain(old), _plain(new)]
     if diff:
         ticket.updated_at = now
+        if "asset" in diff:  # another device: its warranty, judged on the day the problem was reported
+            warranty = recognise.warranty(ticket.asset, ticket.created_at or now)[0]
+            if warranty != ticket.warranty_status:
+                diff["warranty_status"] = [ticket.warranty_status, warranty]
+                ticket.warranty_status = warranty
         timeline.record(session, ticket, "edited", actor=actor, now=now, data={"changes": diff})
         similar.on_edit(session, ticket, set(diff))
         if ticket.needs_review and {"category", "priority"} & set(diff):

@@ -68,17 +68,17 @@ class WorkspaceView(BaseView):
             st=st, can_resolve=st.can_transition(ticket.status, st.RESOLVED))
 
     def _step(self, pk, work, done: str):
-        ticket = self._mine(pk)
+        ticket, engineer = self._mine(pk), self._engineer()
         try:
-            work(ticket, self._engineer())
+            work(ticket, engineer)
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
         else:
             flash(done, "success")
-        if ticket.assignee_id is None or ticket.status not in st.OPEN_STATUSES:
-            return redirect(url_for("WorkspaceView.list"))
+        if ticket.assignee_id != engineer.id or ticket.status not in st.OPEN_STATUSES:
+            return redirect(url_for("WorkspaceView.list"))  # rejected (and dispatched again) or done
         return redirect(url_for("WorkspaceView.ticket", pk=pk))
 
     @expose("/location", methods=["POST"])
