@@ -5,11 +5,15 @@ import os
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 
 KIND_NAMES = ("customers", "assets", "parts", "stock")
 SHOWN_ERRORS = 50  # the rest are in --report
+# The progress bars' labels, in the language of --lang like the messages. (--help stays English, as Flask's
+# own: click renders it before the app and its language are there.)
+PHASES = {"read": _l("read"), "check": _l("check"), "write": _l("write"), "export": _l("export")}
 
 
 def _language_option(command):
@@ -33,7 +37,7 @@ def export_command(kind, path, lang):
     sheet = spreadsheets.KINDS[kind]
     with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
         total = sheet.count(db.session)
-        with tqdm(total=total, unit="row", desc="export") as bar:
+        with tqdm(total=total, unit=str(_l("row")), desc=str(PHASES["export"])) as bar:
             written = spreadsheets.export(db.session, sheet, path, progress=lambda n: bar.update(n - bar.n))
         click.echo(_("%(count)s rows written to %(path)s.", count=written, path=path))
 
@@ -50,6 +54,7 @@ def export_command(kind, path, lang):
 def import_command(kind, path, dry_run, report_path, username, lang):
     """Import the workbook PATH (.xlsx) into KIND: all rows or, if any row is wrong, none (exit code 1)."""
     from flask_babel import force_locale
+    from flask_babel import gettext as _
     from sqlalchemy import select
 
     from app.models import User
@@ -57,14 +62,14 @@ def import_command(kind, path, dry_run, report_path, username, lang):
     from app.timeutil import utcnow
 
     sheet = spreadsheets.KINDS[kind]
-    actor = None
-    if username:
-        actor = db.session.scalar(select(User).where(User.username == username))
-        if actor is None:
-            raise click.BadParameter(f"no login named {username!r}", param_hint="--user")
     limits = spreadsheets.Limits(max_rows=current_app.config["IMPORT_MAX_ROWS"],
                                  max_bytes=current_app.config["IMPORT_MAX_KB"] * 1024)
     with force_locale(lang or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        actor = None
+        if username:
+            actor = db.session.scalar(select(User).where(User.username == username))
+            if actor is None:
+                raise click.BadParameter(_("There is no login named %(name)s.", name=username), param_hint="--user")
         try:
             result = _run_with_bar(spreadsheets.import_sheet(
                 db.session, sheet, path, filename=os.path.basename(path), now=utcnow(), actor=actor,
@@ -78,7 +83,7 @@ def import_command(kind, path, dry_run, report_path, username, lang):
             if report_path:
                 spreadsheets.write_error_report(db.session, sheet, path, report_path, filename=os.path.basename(path),
                                                 now=utcnow(), limits=limits)
-                click.echo(f"Error report: {report_path}", err=True)
+                click.echo(_("The rows with their errors are in %(path)s.", path=report_path), err=True)
             raise SystemExit(1)
         if dry_run:
             db.session.rollback()
@@ -102,7 +107,7 @@ def _run_with_bar(events):
                 if bar is not None:
                     bar.close()
                 phase = event.phase
-                bar = tqdm(total=event.total, unit="row", desc=phase)
+                bar = tqdm(total=event.total, unit=str(_l("row")), desc=str(PHASES.get(phase, phase)))
             if event.total is not None and bar.total != event.total:
                 bar.total = event.total
             bar.update(event.done - bar.n)

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from email.header import decode_header
 
+import pytest
 from sqlalchemy import select
 
 from app.models import (
@@ -287,3 +288,23 @@ def test_an_engineer_claiming_from_the_pool_tells_the_customer_not_the_engineer(
     assert subjects == [f"An engineer has been assigned to {ticket.number}",
                         f"Your service request {ticket.number} has been received"]
     assert notes(session, ticket, event="new_assignment") == []
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_built_in_message_to_a_customer_carries_their_tracking_link(app, language):
+    """The tracking page is where a customer answers, confirms and rates: each default text sent to them
+    (e-mail, SMS, WeChat) links to it, and says nothing of it when no link is configured."""
+    customer_events = [code for code in notify_templates.EVENTS
+                       if notify_templates.audience(code) == notify_templates.CUSTOMER]
+    assert {"ticket_received", "ticket_assigned", "engineer_on_way", "waiting_parts", "ticket_resolved",
+            "satisfaction_survey"} <= set(customer_events)
+    values = {"number": "SR1", "customer": "王芳", "engineer": "李工", "engineer_phone": "13900000000",
+              "subject": "不排水", "deadline": "2026-11-25 18:00"}
+    with app.test_request_context():
+        for event in customer_events:
+            for channel in ("email", "sms", "wechat"):
+                subject, body = notify_templates.default_text(event, channel, language)
+                linked = notify_templates.render(subject, body, {**values, "tracking_link": "https://x.cn/t/abc"})
+                assert "https://x.cn/t/abc" in linked.text, (event, channel)
+                bare = notify_templates.render(subject, body, {**values, "tracking_link": ""})
+                assert "{" not in bare.text and ": ." not in bare.text and "：。" not in bare.text, (event, bare.text)

@@ -123,6 +123,50 @@ def test_submitting_is_rate_limited_per_address(app, session, portal):
     assert other.status_code == 303
 
 
+def test_correcting_a_form_does_not_use_up_the_submissions_allowed(app, session, portal):
+    """A customer who gets the phone number wrong five times is not flooding us: only a submission that
+    makes a request counts."""
+    allowed = int(app.config["PORTAL_SUBMIT_LIMIT"].split()[0])
+    for _ in range(allowed + 2):
+        assert submit(portal, phone="12").status_code == 400
+    assert submit(portal, phone="13755550021", form_key="k-after-typos").status_code == 303
+
+
+def test_a_photo_over_the_managers_attachment_limit_is_refused_by_name(app, session, portal):
+    """The lower of the portal's and the manager's limits (配置 → 受理设置) applies, and the form tells the
+    browser the same limit, so the phone can refuse it before a long upload."""
+    from app.models import IntakeSettings
+
+    settings_row = session.get(IntakeSettings, 1)
+    settings_row.max_attachment_kb = 1
+    session.commit()
+    try:
+        page = portal.get("/portal/submit").get_data(as_text=True)
+        assert 'data-max-photo-kb="1"' in page
+        before = ticket_count(session)
+        big = png() + b"\0" * 2048  # a photo of 2 KB
+        response = submit(portal, phone="13755550022", photos=[(io.BytesIO(big), "整机.png")])
+        assert response.status_code == 400
+        assert "整机.png 超过 1 KB。" in text_of(response.get_data(as_text=True))
+        assert ticket_count(session) == before
+    finally:
+        session.get(IntakeSettings, 1).max_attachment_kb = 10240
+        session.commit()
+
+
+def test_a_request_larger_than_the_server_takes_gets_a_page_in_the_customers_language(app, session, portal,
+                                                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 256 * 1024)
+    page = portal.get("/portal/submit").get_data(as_text=True)
+    assert 'data-max-total-kb="192"' in page and "照片总大小超过 192 KB" in page  # less the form's share
+    before = ticket_count(session)
+    response = submit(portal, phone="13755550023", photos=[(io.BytesIO(png() + b"\0" * 300 * 1024), "大图.png")])
+    assert response.status_code == 413
+    body = text_of(response.get_data(as_text=True))
+    assert "照片太大" in body and "请减少照片数量或上传更小的照片" in body
+    assert ticket_count(session) == before
+
+
 # --------------------------------------------------------------- looking up, and what strangers learn
 
 def track(portal, number, contact, addr="127.0.0.1"):

@@ -112,3 +112,30 @@ def test_a_customer_on_a_phone_submits_tracks_reopens_and_rates(app, session, br
     ticket = session.scalar(select(Ticket).where(Ticket.number == number))
     assert ticket.status == st.CLOSED and ticket.resolution_round == 2
     assert survey_of(session, ticket).score == 4
+
+
+def test_the_phone_refuses_a_photo_over_the_limit_before_uploading_it(app, session, browser, server, tmp_path):
+    """The manager's attachment limit is below the portal's: the browser applies it (no long upload ending
+    in a refusal), naming the photo in the customer's language."""
+    from app.models import IntakeSettings
+
+    app.extensions["portal_limits"].reset()
+    big = tmp_path / "整机.png"
+    big.write_bytes(png(8, 8) + b"\0" * 3000)
+    session.get(IntakeSettings, 1).max_attachment_kb = 2
+    session.commit()
+    try:
+        page = phone_page(browser, "zh")
+        requests = []
+        page.on("request", lambda r: requests.append(r.method) if r.method == "POST" else None)
+        page.goto(f"{server}/portal/submit")
+        page.fill("#name", "李雷")
+        page.fill("#phone", "13766660099")
+        page.fill("#description", "洗衣机脱水时响声很大")
+        page.set_input_files("#photos", str(big))
+        page.click("#submit-button")
+        assert page.inner_text("#photos-error") == "整机.png 超过 2 KB。"
+        assert page.url.endswith("/portal/submit") and requests == []
+    finally:
+        session.get(IntakeSettings, 1).max_attachment_kb = 10240
+        session.commit()

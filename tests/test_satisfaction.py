@@ -199,14 +199,14 @@ def test_a_clerk_works_the_follow_up_list(app, session, login_as):
     saved = clerk.post(f"/followupview/record/{task.id}", data={
         "version": task.version, "outcome": "satisfied", "score": "4", "note": "客户说师傅很专业"},
         follow_redirects=True)
-    assert f"已记录 {ticket.number} 的回访：满意，问题已解决" in flashes(saved.get_data(as_text=True))
+    assert f"已记录 {ticket.number} 的回访：问题已解决" in flashes(saved.get_data(as_text=True))
     task = follow_up_of(session, ticket)
     assert task.state == "done" and survey_of(session, ticket).score == 4
     history = clerk.get("/followuphistoryview/list/?psize_FollowUpHistoryView=100")
     assert ticket.number in history.get_data(as_text=True)
     timeline = [e for e in session.get(Ticket, ticket.id).events if e.kind == "follow_up"]
     with app.test_request_context("/?_l_=zh"):
-        assert timeline[-1].description == "电话回访：满意，问题已解决（第 1 次）"
+        assert timeline[-1].description == "电话回访：问题已解决（第 1 次）"
 
 
 def test_a_manager_records_the_root_cause_of_a_low_score(app, session, login_as):
@@ -276,3 +276,42 @@ def test_a_customer_who_rates_after_closing_is_not_called_when_only_unrated_ones
         row = session.get(SatisfactionSettings, 1)
         row.follow_up_all = True
         session.commit()
+
+
+def test_the_follow_up_list_marks_what_is_overdue_due_today_or_not_yet_due(session, login_as):
+    from app.timeutil import utcnow
+
+    overdue = follow_up_of(session, closed_ticket(session, "13922220031"))  # closed on NOW, long ago
+    coming = follow_up_of(session, closed_ticket(session, "13922220032", now=utcnow()))
+    today = follow_up_of(session, closed_ticket(session, "13922220033", now=utcnow()))
+    today.due_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    html = login_as("clerk").get("/followupview/list/?psize_FollowUpView=100").get_data(as_text=True)
+
+    def mark(task):
+        row = html[html.index(f"/followupview/record/{task.id}") - 2000:html.index(f"/followupview/record/{task.id}")]
+        return row[row.rindex("<tr"):]
+
+    assert 'data-due="danger"' in mark(overdue) and "已逾期" in mark(overdue)
+    assert 'data-due="default"' in mark(coming) and "未到期" in mark(coming)
+    # A minute ago in Shanghai is still today unless the test runs in the first minute after midnight.
+    assert 'data-due="warning"' in mark(today) or 'data-due="danger"' in mark(today)
+
+
+def test_a_low_score_given_on_the_call_is_reviewed_like_one_from_the_portal(session):
+    """Solved, but the customer is unhappy with the service: two stars on the phone go to the managers'
+    review as two stars from the portal would; stars with another outcome are refused, not dropped."""
+    ticket = closed_ticket(session, "13922220034")
+    with pytest.raises(ServiceError) as refused:
+        satisfaction.record_call(session, follow_up_of(session, ticket), "declined", now=NOW + timedelta(days=3),
+                                 actor=user(session, "clerk"), score="2")
+    assert refused.value.field == "score"
+    session.rollback()
+    satisfaction.record_call(session, follow_up_of(session, ticket), "satisfied", now=NOW + timedelta(days=3),
+                             actor=user(session, "clerk"), score="2", note="上门迟到两小时")
+    session.commit()
+    survey = survey_of(session, ticket)
+    assert (survey.score, survey.rated_via) == (2, "call")
+    review = session.scalar(select(LowScoreReview).where(LowScoreReview.ticket_id == ticket.id))
+    assert (review.trigger, review.score, review.state) == ("low_rating", 2, "open")
+    assert len(staff_messages(session, ticket, "low_satisfaction")) == 1

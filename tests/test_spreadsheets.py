@@ -448,6 +448,7 @@ def test_cli_exports_imports_and_reports_bad_rows_with_exit_code_1(app, session,
     failed = runner.invoke(args=["import", "customers", bad, "--report", report])
     assert failed.exit_code == 1
     assert "发现 1 处错误，未导入任何数据。" in failed.output
+    assert f"出错的行及错误说明见 {report}。" in failed.output
     assert "第 3 行，手机号码：不是有效的电话号码" in failed.output
     assert [c.name for c in tagged_customers(session, prefix)] == [f"{prefix}Lee"]
     marked = read_book(report)
@@ -458,6 +459,9 @@ def test_cli_exports_imports_and_reports_bad_rows_with_exit_code_1(app, session,
     csv.write_text("a,b\n", encoding="utf-8")
     refused = runner.invoke(args=["import", "customers", str(csv), "--lang", "en"])
     assert refused.exit_code == 1 and "The file is not an Excel workbook (.xlsx)." in refused.output
+
+    nobody = runner.invoke(args=["import", "customers", path, "--user", "nobody"])
+    assert nobody.exit_code == 2 and "没有名为 nobody 的登录账号。" in nobody.output
 
     exported = str(tmp_path / "parts.xlsx")
     result = runner.invoke(args=["export", "parts", exported, "--lang", "en"])

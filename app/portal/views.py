@@ -21,7 +21,30 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 @bp.context_processor
 def _page_context():
-    return {"locale": _language()}
+    return {"locale": _language(), "photo_limits": _photo_limits, "size_label": portal.size_label}
+
+
+def _photo_limits() -> dict:
+    """What the server will accept, for the browser to check first: the portal's own per-photo limit or the
+    manager's attachment limit (配置 → 受理设置), whichever is lower, and the request's whole size — less a
+    little for the form's text — so that a customer is told before a long upload is refused."""
+    return {"count": current_app.config["PORTAL_MAX_PHOTOS"],
+            "kb": min(current_app.config["PORTAL_MAX_PHOTO_KB"], rules.current(db.session).settings.max_attachment_kb),
+            "total_kb": max((current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024 - 64, 0) or None}
+
+
+def _valid(form) -> bool:
+    """form.validate(), with an expired or missing security token (the page was left open for hours, or
+    opened before the server restarted) told in the customer's language above the form they typed, which is
+    shown again filled in — not Flask-WTF's bare English 400 page."""
+    if form.validate():
+        return True
+    token = getattr(form, "csrf_token", None)
+    if token is not None and token.errors:
+        token.errors = []
+        flash(_("For your security this page could not be sent as it was open for a long time. Please check what "
+                "you entered and send it again."), "danger")
+    return False
 
 
 def _limited():
@@ -35,8 +58,8 @@ def _language() -> str:
 
 def _photos(field) -> list:
     files = [(f.filename or "", f.read()) for f in (field.data or []) if getattr(f, "filename", None)]
-    max_kb = min(current_app.config["PORTAL_MAX_PHOTO_KB"], rules.current(db.session).settings.max_attachment_kb)
-    return portal.check_photos(files, max_count=current_app.config["PORTAL_MAX_PHOTOS"], max_kb=max_kb)
+    limits = _photo_limits()
+    return portal.check_photos(files, max_count=limits["count"], max_kb=limits["kb"])
 
 
 def _form_key() -> str:
@@ -92,10 +115,14 @@ def submit():
     if request.method == "GET":
         form.form_key.data = _form_key()
         return render_template("portal/submit.html", form=form)
-    if not ratelimit.current().hit("submit", ratelimit.client_address()):
+    # Only a submission that would make a request counts against the limit: a customer correcting a typo
+    # five times is not flooding us, and a refused form costs nothing.
+    limits, address = ratelimit.current(), ratelimit.client_address()
+    if not limits.allows("submit", address):
         return _limited()
-    if not form.validate():
+    if not _valid(form):
         return render_template("portal/submit.html", form=form), 400
+    limits.hit("submit", address)
     description = form.description.data.strip()
     product = (form.product.data or "").strip()
     if product:
@@ -150,7 +177,7 @@ def track():
     limits = ratelimit.current()
     if not limits.hit("track", ratelimit.client_address()):
         return _limited()
-    if not form.validate():
+    if not _valid(form):
         return render_template("portal/track.html", form=form), 400
     number = portal.normalize_number(form.number.data)
     if not limits.allows("number", number):
@@ -227,7 +254,7 @@ def _act(token: str, form, name: str, work, done: str):
     found = _owned_ticket(token)
     if not ratelimit.current().hit("action", ratelimit.client_address()):
         return _limited()
-    if not form.validate():
+    if not _valid(form):
         return _ticket_page(token, found, 400, **{name: form})
     try:
         work(found)

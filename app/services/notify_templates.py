@@ -96,7 +96,8 @@ def audience(code: str) -> str | None:
 # ---------------------------------------------------------------- built-in texts (seeded, and the fallback)
 
 def _defaults(event: str) -> tuple[str, str, str]:
-    """(subject, body, short text for SMS and robots) in the current locale."""
+    """(subject, body, short text for SMS and robots) in the current locale. Every message to a customer
+    carries their tracking link (when one is configured): the page is where they answer, confirm and rate."""
     tail_track = _("{% if tracking_link %} Track it here: {{ tracking_link }}{% endif %}")
     if event == "ticket_received":
         return (_("Your service request {{ number }} has been received"),
@@ -107,13 +108,14 @@ def _defaults(event: str) -> tuple[str, str, str]:
     if event == "ticket_assigned":
         text = _("Engineer {{ engineer }} (phone {{ engineer_phone }}) will take care of ticket {{ number }}"
                  "{% if deadline %}, expected by {{ deadline }}{% endif %}.")
+        text += tail_track
         return (_("An engineer has been assigned to {{ number }}"), _("Dear {{ customer }},\n\n") + text, text)
     if event == "engineer_on_way":
         text = _("Engineer {{ engineer }} is on the way to you for ticket {{ number }}"
-                 "{% if engineer_phone %}; phone {{ engineer_phone }}{% endif %}.")
+                 "{% if engineer_phone %}; phone {{ engineer_phone }}{% endif %}.") + tail_track
         return _("{{ engineer }} is on the way ({{ number }})"), _("Dear {{ customer }},\n\n") + text, text
     if event == "waiting_parts":
-        text = _("Ticket {{ number }} is waiting for spare parts; we will continue as soon as they arrive.")
+        text = _("Ticket {{ number }} is waiting for spare parts; we will continue as soon as they arrive.") + tail_track
         return _("{{ number }} is waiting for spare parts"), _("Dear {{ customer }},\n\n") + text, text
     if event == "ticket_resolved":
         text = _("Ticket {{ number }} has been resolved. Please confirm, or tell us if the problem persists"

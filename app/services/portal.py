@@ -188,6 +188,13 @@ def image_type(content: bytes) -> str | None:
     return None
 
 
+def size_label(kb: int) -> str:
+    """A size limit as a customer reads it: 8 MB, 1.5 MB, 500 KB (not 0.5 MB, nor 0.0 MB for 1 KB)."""
+    if kb < 1024:
+        return f"{kb} KB"
+    return f"{round(kb / 1024, 1):g} MB"
+
+
 def check_photos(files: list[tuple[str, bytes]], *, max_count: int, max_kb: int) -> list[Attachment]:
     """The uploaded photos as intake attachments; a ServiceError naming the photo that is refused."""
     files = [(name, content) for name, content in files if name or content]
@@ -200,7 +207,7 @@ def check_photos(files: list[tuple[str, bytes]], *, max_count: int, max_kb: int)
             raise ServiceError(_l("%(name)s is not a photo (JPEG, PNG, GIF, WebP or HEIC).", name=name),
                                field="photos")
         if len(content) > max_kb * 1024:
-            raise ServiceError(_l("%(name)s is larger than %(limit)s MB.", name=name, limit=round(max_kb / 1024, 1)),
+            raise ServiceError(_l("%(name)s is larger than %(limit)s.", name=name, limit=size_label(max_kb)),
                                field="photos")
         out.append(Attachment(filename=name, content=content, content_type=mime))
     return out

@@ -226,6 +226,10 @@ def record_call(session: Session, follow_up: FollowUp, outcome: str, *, now: dat
     note = (note or "").strip()[:MAX_COMMENT] or None
     if outcome == "problem_persists" and not note:
         raise ServiceError(_l("Write down what the customer says is still wrong."), field="note")
+    if score not in (None, "") and outcome != "satisfied":
+        # Not dropped without a word: stars rate a finished service; a persisting problem is a reopen.
+        raise ServiceError(_l("A rating is recorded only with the outcome “%(outcome)s”.",
+                              outcome=OUTCOMES["satisfied"]), field="score")
     ticket = follow_up.ticket
     cfg = config(session)
     follow_up.attempts += 1

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 # What a follow-up call (回访) found out.
 OUTCOMES = {
-    "satisfied": _l("Satisfied, problem solved"),
+    "satisfied": _l("Problem solved"),  # how satisfied is the stars the customer gives
     "problem_persists": _l("Problem persists"),
     "unreachable": _l("Unreachable, call again later"),
     "declined": _l("Customer declined the call"),

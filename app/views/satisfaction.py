@@ -1,6 +1,6 @@
 """满意度 in the console: the clerks' follow-up calls (回访), the ratings, the managers' low-score reviews and
 the loop's settings. Every change calls app.services.satisfaction."""
-from flask import flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterInFunction
@@ -21,7 +21,7 @@ from app.services.satisfaction_text import (
     FOLLOW_UP_STATES, OUTCOMES, RATED_VIA, REVIEW_STATES, ROOT_CAUSES, SURVEY_STATES, TRIGGERS, stars,
 )
 from app.services.vocabulary import choices
-from app.timeutil import utcnow
+from app.timeutil import to_local, utcnow
 from app.views.datamodel import FormInterface
 from app.views.settings_view import SettingsView
 from app.views.formatting import blank, blanks, label_of, local_time
@@ -34,6 +34,22 @@ def _stars(score) -> str:
 def _record_button(pk) -> Markup:
     return Markup('<a class="btn btn-sm btn-primary" href="{}">{}</a>').format(
         url_for("FollowUpView.record", pk=pk), _("Record call"))
+
+
+def _due(due_at) -> Markup:
+    """When the call is due, marked so that a clerk sees at a glance what to call now: overdue (before today),
+    due today, or not yet (a reminder of what is coming — it stays on the list, last)."""
+    if due_at is None:
+        return Markup("")
+    now, zone = utcnow(), current_app.config["TIMEZONE"]
+    if due_at > now:
+        css, label = "label-default", _("Not yet due")
+    elif to_local(due_at, zone).date() < to_local(now, zone).date():
+        css, label = "label-danger", _("Overdue")
+    else:
+        css, label = "label-warning", _("Due today")
+    return Markup('{} <span class="label {}" data-due="{}">{}</span>').format(local_time(due_at), css,
+                                                                          css.removeprefix("label-"), label)
 
 
 class FollowUpView(ModelView):
@@ -54,7 +70,7 @@ class FollowUpView(ModelView):
                     "done_by", "created_at"]
     search_columns = ["due_at", "attempts", "outcome"]
     formatters_columns = {
-        "due_at": local_time, "last_attempt_at": local_time, "done_at": local_time, "created_at": local_time,
+        "due_at": _due, "last_attempt_at": local_time, "done_at": local_time, "created_at": local_time,
         "outcome": label_of(OUTCOMES), "state": label_of(FOLLOW_UP_STATES), "id": _record_button,
         **blanks("note", "done_by"),
     }
@@ -105,7 +121,7 @@ class FollowUpHistoryView(ModelView):
     list_columns = ["done_at", "ticket", "ticket.contact_name", "state", "outcome", "attempts", "note", "done_by"]
     show_columns = FollowUpView.show_columns
     search_columns = ["outcome", "state", "done_at", "done_by"]
-    formatters_columns = FollowUpView.formatters_columns
+    formatters_columns = {**FollowUpView.formatters_columns, "due_at": local_time}  # done: no overdue mark
 
 
 class SurveyView(ModelView):

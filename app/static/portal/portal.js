@@ -23,13 +23,18 @@
     if (!input.files) return "";
     var max = parseInt(form.getAttribute("data-max-photos"), 10);
     var maxKb = parseInt(form.getAttribute("data-max-photo-kb"), 10);
+    var maxTotalKb = parseInt(form.getAttribute("data-max-total-kb"), 10);
     if (input.files.length > max) return form.getAttribute("data-msg-photo-count");
+    var total = 0;
     for (var i = 0; i < input.files.length; i++) {
       var f = input.files[i];
       var looksLikePhoto = /^image\//.test(f.type) || /\.(jpe?g|png|gif|webp|hei[cf])$/i.test(f.name);
       if (!looksLikePhoto) return form.getAttribute("data-msg-photo-type").replace("{name}", f.name);
       if (f.size > maxKb * 1024) return form.getAttribute("data-msg-photo-size").replace("{name}", f.name);
+      total += f.size;
     }
+    // Each photo may be within its limit and all of them together still over what one request may carry.
+    if (maxTotalKb && total > maxTotalKb * 1024) return form.getAttribute("data-msg-photo-total");
     return "";
   }
   document.querySelectorAll("form").forEach(function (form) {
