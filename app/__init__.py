@@ -6,6 +6,7 @@ import secrets
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
+from app import fab_fixes
 from app.extensions import csrf, db, migrate
 from app.services import load  # noqa: F401  (keeps every engineer's open-ticket load current on each flush)
 
@@ -49,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                      render_as_batch=True, compare_type=True)
 
     with app.app_context():
+        fab_fixes.apply()
         appbuilder = AppBuilder(base_template="base.html")
         appbuilder.init_app(app, db.session)
         from app.views import register_views

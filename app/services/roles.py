@@ -120,6 +120,11 @@ ROLE_GRANTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def grants_of(role_name: str) -> set[tuple[str, str]]:
+    """What a staff role (not Admin, which has everything) is granted: its own grants and self-service."""
+    return set(ROLE_GRANTS[role_name]) | set(SELF_SERVICE)
+
+
 def sees_all_tickets(user) -> bool:
     return any(role.name in ALL_TICKETS_ROLES for role in getattr(user, "roles", []) or [])
 
@@ -162,8 +167,8 @@ def sync_roles(appbuilder) -> list[tuple[str, str, str]]:
         if pv.permission is not None and pv.view_menu is not None
     }
     unknown = []
-    for role_name, role_grants in ROLE_GRANTS.items():
-        grants = set(role_grants) | set(SELF_SERVICE)
+    for role_name in ROLE_GRANTS:
+        grants = grants_of(role_name)
         grants |= _menu_grants(appbuilder.menu, grants)
         wanted = set()
         for key in grants:

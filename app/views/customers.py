@@ -36,7 +36,7 @@ class CustomerContactView(ModelView):
     label_columns = CUSTOMER_LABELS
     list_columns = ["customer", "kind", "value", "label"]
     add_columns = edit_columns = ["customer", "kind", "value", "label"]
-    search_columns = ["customer", "kind", "value"]
+    search_columns = ["kind", "value"]  # not "customer": FAB would offer every customer as a choice
     add_form_extra_fields = edit_form_extra_fields = {"kind": _select(_l("Kind"), CONTACT_KINDS, "phone")}
     formatters_columns = {"kind": label_of(CONTACT_KINDS), **blanks("label")}
 

@@ -243,7 +243,9 @@ class InboxView(ModelView):
     base_filters = [["user_id", FilterEqualFunction, _current_user_id], ["channel", FilterEqual, "inapp"]]
     base_order = ("id", "desc")
     list_columns = ["created_at", "inbox_message", "ticket", "read_at"]
-    search_columns = ["created_at", "ticket"]
+    # Not "ticket": FAB's filter on a relation renders every ticket as a choice — all of the tickets, whoever
+    # may see them, on every page of the bell.
+    search_columns = ["created_at"]
     formatters_columns = {"created_at": local_time, "inbox_message": _inbox_message, "read_at": lambda v: _("Read") if v else Markup(
         '<span class="label label-primary">%s</span>') % _("New")}
     page_size = 30

@@ -1,0 +1,68 @@
+"""Where Flask-AppBuilder's generic model views answer odd input with a server error, and how this app closes
+it — found by the route-by-role matrix (tests/test_authz_matrix.py). Applied once, before AppBuilder builds
+any view (its own user and role views included)."""
+import functools
+
+from flask import abort
+
+
+def apply() -> None:
+    from flask_appbuilder import ModelView
+
+    if getattr(ModelView, "_service_fixes", False):
+        return
+    ModelView._service_fixes = True
+    # FAB gives every model view a /download/<filename> route serving UPLOAD_FOLDER for file columns. This app
+    # has none — attachments live in the database and are served by the ticket views, which check who may see
+    # them — so the route could only fail. Views that set their own exclude_route_methods leave it out too.
+    ModelView.exclude_route_methods = set(ModelView.exclude_route_methods) | {"download"}
+    ModelView.action = _known_row(ModelView.action)
+    ModelView.action_post = _known_rows(ModelView.action_post)
+
+
+def _permitted(view, name) -> bool:
+    return name in view.actions and view.appbuilder.sm.has_access(view.get_action_permission_name(name),
+                                                                  view.class_permission_name)
+
+
+def _row(view, pk):
+    """The row as the view shows it: FAB looks an action's rows up by id alone, past the view's base filters
+    (an engineer's pool, their own tickets), so an id typed in the address would reach any row."""
+    return view.datamodel.get(view._deserialize_pk_if_composite(pk), view._base_filters)
+
+
+def _known_row(action):
+    """An action on one row the view does not show (someone else's, deleted meanwhile, made up) gets 404, not
+    the action called with that row or with None; who may not run the action is refused by FAB as before,
+    whether the row exists or not."""
+    @functools.wraps(action)
+    def guarded(self, name, pk):
+        if not (self.is_get_mutation_allowed() and _permitted(self, name)):
+            return action(self, name, pk)
+        item = _row(self, pk)
+        if item is None:
+            abort(404)
+        return self.actions[name].func(item)
+
+    return guarded
+
+
+def _known_rows(action_post):
+    """An action on the rows chosen in a list gets those the view shows (others were deleted meanwhile, or
+    are not this user's); none left is a 404 rather than the action called with None, and an action meant for
+    one row is not run on a list. Refusals stay FAB's."""
+    from flask import request
+
+    @functools.wraps(action_post)
+    def guarded(self):
+        name = request.form.get("action", "")
+        if not _permitted(self, name):
+            return action_post(self) if name else abort(400)
+        if not self.actions[name].multiple:
+            abort(400)  # an action for one row at a time (its list has no checkbox for it)
+        items = [item for item in (_row(self, pk) for pk in request.form.getlist("rowid")) if item is not None]
+        if not items:
+            abort(404)
+        return self.actions[name].func(items)
+
+    return guarded
