@@ -3,7 +3,11 @@ it — found by the route-by-role matrix (tests/test_authz_matrix.py). Applied o
 any view (its own user and role views included)."""
 import functools
 
-from flask import abort
+from flask import abort, flash, redirect, url_for
+from flask_babel import lazy_gettext as _l
+
+# What a click on an action says when its row is gone (or not this user's); a view may say it its own way.
+MISSING_ROW = _l("This record no longer exists, or it is not yours to act on.")
 
 
 def apply() -> None:
@@ -31,17 +35,23 @@ def _row(view, pk):
     return view.datamodel.get(view._deserialize_pk_if_composite(pk), view._base_filters)
 
 
+def _gone(view):
+    """Back to the list, saying why: a row that went away between showing the page and the click."""
+    flash(str(getattr(view, "missing_row_message", None) or MISSING_ROW), "warning")
+    return redirect(url_for(f"{view.endpoint}.list"))
+
+
 def _known_row(action):
-    """An action on one row the view does not show (someone else's, deleted meanwhile, made up) gets 404, not
-    the action called with that row or with None; who may not run the action is refused by FAB as before,
-    whether the row exists or not."""
+    """An action on one row the view does not show (someone else's, deleted meanwhile, made up) is not run
+    on that row nor on None: the user is told and sent back to the list. Who may not run the action is
+    refused by FAB as before, whether the row exists or not."""
     @functools.wraps(action)
     def guarded(self, name, pk):
         if not (self.is_get_mutation_allowed() and _permitted(self, name)):
             return action(self, name, pk)
         item = _row(self, pk)
         if item is None:
-            abort(404)
+            return _gone(self)
         return self.actions[name].func(item)
 
     return guarded
@@ -49,8 +59,8 @@ def _known_row(action):
 
 def _known_rows(action_post):
     """An action on the rows chosen in a list gets those the view shows (others were deleted meanwhile, or
-    are not this user's); none left is a 404 rather than the action called with None, and an action meant for
-    one row is not run on a list. Refusals stay FAB's."""
+    are not this user's); with none left the user is told, and an action meant for one row is not run on a
+    list. Refusals stay FAB's."""
     from flask import request
 
     @functools.wraps(action_post)
@@ -62,7 +72,7 @@ def _known_rows(action_post):
             abort(400)  # an action for one row at a time (its list has no checkbox for it)
         items = [item for item in (_row(self, pk) for pk in request.form.getlist("rowid")) if item is not None]
         if not items:
-            abort(404)
+            return _gone(self)
         return self.actions[name].func(items)
 
     return guarded

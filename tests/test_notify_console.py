@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.models import Notification, NotificationTemplate, NotifyEndpoint, StaffNotifyPreference
 from app.scheduler import tick
-from app.services import rules, tickets
+from app.services import tickets
 from tests.conftest import flashes
 from tests.helpers import engineer_of, new_ticket, user
 from tests.notify_servers import HttpServer
@@ -156,47 +156,12 @@ def test_the_ticket_page_shows_the_clerk_what_the_customer_was_told(app, login_a
     assert "未发送" in panel and "客户已退订所有可送达的渠道" in panel
 
 
-def _extra(first, second) -> list[str]:
-    """The statements the bigger page ran more often than the smaller one."""
-    from collections import Counter
-
-    more = Counter(second) - Counter(first)
-    return [f"{n}x {statement[:600]}" for statement, n in more.items()]
-
-
 def test_the_bell_and_the_outbox_cost_the_same_queries_for_a_full_page(app, login_as, session):
     """One more message on the page must not mean more queries (no per-row loading)."""
-    from sqlalchemy import event
-
     from app.models import Customer
+    from tests.querycount import Statements, extra
 
-    from app.extensions import db
-
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        # Caches that expire with time (the rules' 2 s freshness check, the scheduler banner's 10 s) may ask
-        # on any page: not a per-row cost.
-        if "count(classification_rule.id)" not in statement and "scheduler_heartbeat" not in statement:
-            statements.append(statement)
-
-    def queries(client, url) -> int:
-        with app.app_context():
-            engine = db.engine
-        session.close()  # the requests share this test's session: nothing may come from its identity map
-        # Once uncounted, with the rules rebuilt: a configuration an earlier test changed outside the ORM would
-        # otherwise be noticed (and the rules recompiled) whenever their freshness check next runs — possibly
-        # in the counted request, which is not this page's cost.
-        rules.forget()
-        assert client.get(url).status_code == 200
-        session.close()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            statements.clear()
-            assert client.get(url).status_code == 200
-            return len(statements)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+    counter = Statements(app, session)
 
     def assign_one():  # each with its own customer: nothing on one row is already loaded for another
         ticket = new_ticket(session, now=DAY, customer=Customer(name="客户", phone="13700000000"))
@@ -209,7 +174,6 @@ def test_the_bell_and_the_outbox_cost_the_same_queries_for_a_full_page(app, logi
     # The newest messages first: a page of one row against a page of five different tickets' rows.
     for client, url in ((engineer_client, "/inboxview/list/?psize_InboxView="),
                         (admin, "/outboxview/list/?psize_OutboxView=")):
-        one, first = queries(client, url + "1"), list(statements)
-        five, second = queries(client, url + "5"), list(statements)
+        first, second = counter.of(client, url + "1"), counter.of(client, url + "5")
         # Said in full when it fails: which statement a page of five ran that a page of one did not.
-        assert one == five, (url, one, five, _extra(first, second), _extra(second, first))
+        assert len(first) == len(second), (url, len(first), len(second), extra(first, second), extra(second, first))

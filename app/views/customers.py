@@ -2,6 +2,7 @@
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 from wtforms import SelectField
 
 from app.extensions import db
@@ -48,7 +49,7 @@ class CustomerContactView(ModelView):
 
 
 class AssetView(ModelView):
-    datamodel = FormInterface(Asset)
+    datamodel = FormInterface(Asset, load=[selectinload(Asset.customer), selectinload(Asset.product)])
     class_permission_name = "Asset"
     list_title = _l("Assets")
     show_title = _l("Asset")

@@ -9,6 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired
 
@@ -133,6 +134,9 @@ class TicketView(ModelView):
         pk = self._deserialize_pk_if_composite(pk)
         widgets = self._show(pk)  # 404 unless this user may see the ticket
         ticket = self._visible_ticket(pk)
+        # The timeline with who did each step, in two queries however long it is.
+        db.session.execute(select(Ticket).where(Ticket.id == ticket.id)
+                           .options(selectinload(Ticket.events).selectinload(TicketEvent.actor))).all()
         def can(permission):  # the page's actions are the ticket's, whichever list it was opened from
             return self.appbuilder.sm.has_access(permission, "Ticket")
 
@@ -159,6 +163,7 @@ class TicketView(ModelView):
             dispatch=dispatch_view(dispatch_event),
             teams=db.session.scalars(select(Team).order_by(Team.code)).all() if can("can_assign") else [],
             parts_needed=db.session.scalars(select(TicketPart).where(TicketPart.ticket_id == ticket.id)
+                                            .options(selectinload(TicketPart.part), selectinload(TicketPart.warehouse))
                                             .order_by(TicketPart.id)).all(),
             part_choices=parts.choices_for(db.session, ticket) if can("can_assign") else [],
             part_states=inventory_text.PART_STATES,
@@ -369,6 +374,8 @@ class PoolView(TicketView):
     base_filters = [["id", PoolTicketsFilter, None]]
     class_permission_name = "TicketPool"
     method_permission_name = {**TicketView.method_permission_name, "claim": "claim"}
+    # A claim on a ticket that has left this engineer's pool (app.fab_fixes): most often a colleague was quicker.
+    missing_row_message = _l("Someone else has just taken this ticket, or it is no longer open.")
     base_order = ("resolution_due_at", "asc")
     list_title = _l("Ticket pool")
     list_columns = ["number", "priority", "category", "subject", "team", "contact_address", "resolution_due_at",
@@ -380,8 +387,6 @@ class PoolView(TicketView):
         try:
             if engineer is None:
                 raise ServiceError(_l("Only engineers can claim tickets."), field="ticket")
-            if item is None:  # FAB looks the row up by id alone: a stale or made-up link
-                raise ServiceError(_l("That ticket is no longer open."), field="ticket")
             ticket = assign_service.claim(db.session, item.id, engineer, now=utcnow())
             db.session.commit()
         except ServiceError as exc:
