@@ -198,4 +198,4 @@ def test_a_clerk_notes_the_parts_a_ticket_needs_and_the_engineer_sees_them(app):
 def test_claiming_a_ticket_that_does_not_exist_says_so(app):
     engineer = login(app.test_client(), "engineer")
     answer = engineer.post("/poolview/action/claim/999999999", data={"action": "claim"}, follow_redirects=True)
-    assert answer.status_code == 200 and "该工单已不在处理中" in flashes(answer.get_data(as_text=True))
+    assert answer.status_code == 200 and "已不再处于开放状态" in flashes(answer.get_data(as_text=True))
