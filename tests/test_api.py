@@ -131,3 +131,30 @@ def test_a_ticket_posted_with_a_device_takes_the_devices_warranty(client, api_to
     assert response.status_code == 201, response.get_json()
     ticket = session.get(Ticket, response.get_json()["id"])
     assert ticket.warranty_status == "in" and ticket.product_id == asset.product_id
+
+
+def test_malformed_writes_are_refused_naming_each_field_in_the_callers_language(client, api_token, session):
+    """What the fuzzer found as server errors, as a caller sees them now: a 4xx that says which field."""
+    import uuid
+
+    manager, warehouse = api_token("manager"), api_token("warehouse")
+    sku = f"API-{uuid.uuid4().hex[:8]}"
+    assert client.post("/api/v1/part/", headers=warehouse, json={"sku": sku, "name_zh": "滤芯", "name_en": "Filter", "price": 35}) \
+        .status_code == 201
+    again = client.post("/api/v1/part/", headers=warehouse, json={"sku": sku, "name_zh": "滤芯", "name_en": "Filter", "price": 35})
+    assert again.status_code == 422 and again.get_json()["message"] == {"sku": ["该值已被使用。"]}
+
+    odd = client.post("/api/v1/asset/", headers=manager, json={"serial_number": "", "product": {"id": 1},
+                                                               "customer": [3], "latitude": 200})
+    assert odd.status_code == 422
+    assert odd.get_json()["message"] == {"product": ["不是有效的 ID。"], "customer": ["不是有效的 ID。"],
+                                         "serial_number": ["请填写 1 到 60 个字符。"],
+                                         "latitude": ["请填写 -90 到 90 之间的数值。"]}
+    wrong = client.post("/api/v1/customer/", headers={**manager, "Accept-Language": "en"},
+                        json={"name": "", "tier": "gold", "latitude": 91})
+    assert wrong.status_code == 422
+    assert wrong.get_json()["message"] == {"name": ["Between 1 and 100 characters, please."],
+                                           "tier": ["Choose one of: vip, normal."],
+                                           "latitude": ["Between -90 and 90, please."]}
+    assert client.get("/api/v1/part/26121141827011876340", headers=warehouse).status_code == 404
+    assert client.get("/api/v1/ticket/?q=-3.1e%2B16", headers=manager).status_code == 400

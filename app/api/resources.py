@@ -4,15 +4,14 @@ Optimistic locking over HTTP: GET returns the ticket's `version`; a PUT may send
 `If-Match` header and is refused with 409 if someone saved in between.
 """
 from flask import request
-from flask_appbuilder.api import ModelRestApi
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.access import VisibleTicketsFilter, current_user
+from app.api.base import LATITUDE, LONGITUDE, ApiInterface, ServiceModelApi, between, one_of, required
 from app.extensions import db
 from app.models import Asset, Customer, Engineer, SparePart, Ticket
 from app.services import tickets as ticket_service
 from app.services.contacts import tidy_contacts
-from app.services.errors import ServiceError
+from app.services.vocabulary import CONTACT_CHANNELS, CUSTOMER_TIERS, LANGUAGE_NAMES
 from app.timeutil import utcnow
 
 TICKET_FIELDS = ["id", "number", "status", "channel", "priority.code", "category.code", "service_type.code",
@@ -22,29 +21,9 @@ TICKET_FIELDS = ["id", "number", "status", "channel", "priority.code", "category
                  "created_at", "updated_at", "version"]
 
 
-class ServiceErrorsMixin:
-    """FAB turns any exception in a hook into a 500; a refused business rule is the caller's 4xx."""
-
-    def _refusal(self, exc: ServiceError):
-        db.session.rollback()
-        return self.response(exc.status_code, **exc.to_dict())
-
-    def post_headless(self):
-        try:
-            return super().post_headless()
-        except ServiceError as exc:
-            return self._refusal(exc)
-
-    def put_headless(self, pk):
-        try:
-            return super().put_headless(pk)
-        except ServiceError as exc:
-            return self._refusal(exc)
-
-
-class TicketApi(ServiceErrorsMixin, ModelRestApi):
+class TicketApi(ServiceModelApi):
     resource_name = "ticket"
-    datamodel = SQLAInterface(Ticket)
+    datamodel = ApiInterface(Ticket)
     class_permission_name = "TicketApi"
     exclude_route_methods = {"delete"}  # tickets are cancelled, never deleted
     base_filters = [["id", VisibleTicketsFilter, None]]
@@ -72,9 +51,12 @@ class TicketApi(ServiceErrorsMixin, ModelRestApi):
                                    expected_version=expected)
 
 
-class CustomerApi(ModelRestApi):
+class CustomerApi(ServiceModelApi):
     resource_name = "customer"
-    datamodel = SQLAInterface(Customer)
+    datamodel = ApiInterface(Customer)
+    validators_columns = {"name": required(100), "tier": one_of(CUSTOMER_TIERS),
+                          "preferred_language": one_of(LANGUAGE_NAMES), "preferred_channel": one_of(CONTACT_CHANNELS),
+                          "latitude": LATITUDE, "longitude": LONGITUDE}
     class_permission_name = "CustomerApi"
     list_columns = ["id", "name", "phone", "email", "tier", "region.id", "address", "created_at"]
     show_columns = list_columns + ["wechat_openid", "preferred_language", "preferred_channel", "latitude",
@@ -90,9 +72,10 @@ class CustomerApi(ModelRestApi):
         tidy_contacts(item)
 
 
-class AssetApi(ModelRestApi):
+class AssetApi(ServiceModelApi):
     resource_name = "asset"
-    datamodel = SQLAInterface(Asset)
+    datamodel = ApiInterface(Asset)
+    validators_columns = {"serial_number": required(60), "latitude": LATITUDE, "longitude": LONGITUDE}
     class_permission_name = "AssetApi"
     list_columns = ["id", "serial_number", "product.id", "product.model", "customer.id", "install_date",
                     "warranty_end", "location"]
@@ -102,9 +85,10 @@ class AssetApi(ModelRestApi):
     search_columns = ["serial_number", "customer", "product", "warranty_end"]
 
 
-class SparePartApi(ModelRestApi):
+class SparePartApi(ServiceModelApi):
     resource_name = "part"
-    datamodel = SQLAInterface(SparePart)
+    datamodel = ApiInterface(SparePart)
+    validators_columns = {"sku": required(40), "name_zh": required(100), "price": between(0, 99_999_999)}
     class_permission_name = "SparePartApi"
     list_columns = ["id", "sku", "name_zh", "name_en", "unit", "price"]
     show_columns = list_columns
@@ -112,9 +96,11 @@ class SparePartApi(ModelRestApi):
     search_columns = ["sku", "name_zh", "name_en"]
 
 
-class EngineerApi(ModelRestApi):
+class EngineerApi(ServiceModelApi):
     resource_name = "engineer"
-    datamodel = SQLAInterface(Engineer)
+    datamodel = ApiInterface(Engineer)
+    validators_columns = {"name": required(100), "capacity": between(0, 1000), "base_latitude": LATITUDE,
+                          "base_longitude": LONGITUDE}
     class_permission_name = "EngineerApi"
     list_columns = ["id", "name", "phone", "team.id", "capacity", "on_duty", "active"]
     show_columns = list_columns + ["base_latitude", "base_longitude", "last_latitude", "last_longitude",
