@@ -114,9 +114,30 @@ LANGUAGES = {
 }
 
 WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+# Web security (README "Security"). Behind HTTPS set SESSION_COOKIE_SECURE=true: it also makes the remember-me
+# cookie secure and turns on Strict-Transport-Security for requests that arrive over HTTPS.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+# FAB's login never sets the remember-me cookie; should a login ever do, it gets the session cookie's flags.
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+HSTS_MAX_AGE = int(_env("HSTS_MAX_AGE", str(365 * 24 * 3600)))
+# Login attempts (console form and REST login) per client address, counted in RATELIMIT_STORAGE_URI. Generous
+# enough for an office whose staff share one address; guessing one login's password is stopped by the lock.
+AUTH_RATE_LIMITED = _env_bool("AUTH_RATE_LIMITED", True)
+AUTH_RATE_LIMIT = _env("AUTH_RATE_LIMIT", "30 per minute;300 per hour")
+# Flask-Limiter's own switch, which FAB defaults to off: without it AUTH_RATE_LIMITED limits nothing.
+RATELIMIT_ENABLED = AUTH_RATE_LIMITED
+# This many wrong passwords in a row lock a login for LOGIN_LOCK_MINUTES, even against the right password;
+# an admin unlocks it earlier (Security → List Users → Unlock, or by setting a new password). 0: never locked.
+LOGIN_LOCK_ATTEMPTS = int(_env("LOGIN_LOCK_ATTEMPTS", "5"))
+LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
+# New passwords (console forms, ADMIN_PASSWORD) need this many characters, letters and digits, and must not
+# contain the login name; app.security installs the check as FAB_PASSWORD_COMPLEXITY_VALIDATOR.
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+PASSWORD_MIN_LENGTH = int(_env("PASSWORD_MIN_LENGTH", "10"))
 
 # Intake: request size limits (KB). JSON alarms and call records are small; a report with photos or an
 # e-mail with attachments is not. Anything above MAX_CONTENT_LENGTH is refused before it is read.

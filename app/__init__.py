@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config["SECRET_KEY"] = _secret_key(app)
+    from app import security
+
+    security.configure(app)
 
     from app import models  # noqa: F401  (every table on Model.metadata before AppBuilder starts)
 
@@ -51,7 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     with app.app_context():
         fab_fixes.apply()
-        appbuilder = AppBuilder(base_template="base.html")
+        appbuilder = AppBuilder(base_template="base.html", security_manager_class=security.ServiceSecurityManager)
         appbuilder.init_app(app, db.session)
         from app.views import register_views
         from app.api import register_apis
@@ -68,6 +71,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.portal import register_portal
 
     register_portal(app)
+    security.install_headers(app)
     register_cli(app)
     register_error_handlers(app)
     register_template_helpers(app)

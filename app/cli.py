@@ -15,6 +15,7 @@ def init_command():
     from flask_migrate import upgrade
 
     from app.services.bootstrap import ensure_admin, ensure_reference_data
+    from app.services.errors import ServiceError
     from app.services.roles import sync_roles
 
     upgrade()
@@ -28,7 +29,11 @@ def init_command():
     ensure_default_sla(db.session, appbuilder.sm)
     _index_resolved_tickets(only_missing=True)
     cfg = current_app.config
-    generated = ensure_admin(appbuilder.sm, cfg["ADMIN_USERNAME"], cfg.get("ADMIN_PASSWORD"), cfg["ADMIN_EMAIL"])
+    try:
+        generated = ensure_admin(appbuilder.sm, cfg["ADMIN_USERNAME"], cfg.get("ADMIN_PASSWORD"), cfg["ADMIN_EMAIL"],
+                                 min_length=cfg["PASSWORD_MIN_LENGTH"])
+    except ServiceError as exc:
+        raise click.ClickException(f"{exc.field}: {exc}")
     # Kept so that `make run` can show the login again; production sets ADMIN_PASSWORD instead.
     password_file = os.path.join(cfg["INSTANCE_DIR"], "admin_password")
     if generated:

@@ -147,7 +147,7 @@ def main():
             db.session.rollback()
 
     client = app.test_client()
-    response = client.post("/login/", data={"username": "manager", "password": "manager123"})
+    response = client.post("/login/", data={"username": "manager", "password": "demo-mgr-2026"})
     assert response.status_code == 302, "manager login failed"
     print(f"\nwhole page and exports (in process), ms (p50 / p95 of {args.repeat})")
     for label, days in (("30 d", 30), ("365 d", 365)):

@@ -134,7 +134,7 @@ def main():
             except Exception:
                 time.sleep(0.3)
         login = urllib.request.Request(base + "/api/v1/security/login", method="POST", data=json.dumps(
-            {"username": "admin", "password": "bench-admin", "provider": "db"}).encode(),
+            {"username": "admin", "password": "Bench-Root-2026", "provider": "db"}).encode(),
             headers={"Content-Type": "application/json"})
         jwt = json.loads(urllib.request.urlopen(login).read())["access_token"]
         token_headers = {"X-Channel-Token": raw_token}

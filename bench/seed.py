@@ -42,7 +42,7 @@ def fresh_database(database_url, prefix):
 def demo_app(database_url, prefix, **environment):
     """A fresh database with the demo catalogue, and the app on it (the benches' common start)."""
     instance, url = fresh_database(database_url, prefix)
-    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="bench-admin",
+    os.environ.update(DATABASE_URL=url, INSTANCE_DIR=instance, ADMIN_PASSWORD="Bench-Root-2026",
                       SECRET_KEY="bench-secret-key-bench-secret-key", **environment)
     from app import create_app
     from config import _sqlalchemy_url
@@ -93,7 +93,7 @@ def main():
         print(f"scheduler tick ({label}): {(time.perf_counter() - t0) * 1000:,.0f} ms, handled {handled}")
 
     client = app.test_client()
-    client.post("/login/", data={"username": "clerk", "password": "clerk123"})
+    client.post("/login/", data={"username": "clerk", "password": "demo-clk-2026"})
     rng = random.Random(1)
     pages = {
         "ticket list (default)": lambda: "/ticketview/list/",

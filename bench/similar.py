@@ -83,7 +83,7 @@ def main():
         report(f"article suggestions ({args.articles} articles)", timed(suggest, args.queries))
 
         client = app.test_client()
-        client.post("/login/", data={"username": "clerk", "password": "clerk123"})
+        client.post("/login/", data={"username": "clerk", "password": "demo-clk-2026"})
 
         def page():
             assert client.get(f"/ticketview/show/{rng.choice(open_ids)}").status_code == 200

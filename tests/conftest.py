@@ -18,7 +18,7 @@ from app.services import demo
 
 IN_CI = os.environ.get("CI") == "true"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
-ADMIN_PASSWORD = "admin-Test-2026"
+ADMIN_PASSWORD = "Root-Test-2026"
 PASSWORDS = {u: p for u, p, _ in demo.DEMO_LOGINS} | {"admin": ADMIN_PASSWORD}
 
 
@@ -76,6 +76,8 @@ def make_app(tmp_path_factory, kind: str, name: str = "main", **overrides):
         "WTF_CSRF_ENABLED": False,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "BABEL_DEFAULT_LOCALE": "zh",
+        # Every test logs in from 127.0.0.1; tests/test_security.py checks the limit with one of its own.
+        "AUTH_RATE_LIMIT": "100000 per minute",
         **overrides,
     })
 
@@ -196,6 +198,28 @@ def channels(app, monkeypatch):
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
 
+def _watch_content_security_policy(browser, violations: list) -> None:
+    """Every tab the test opens reports what the Content-Security-Policy refused (an inline script without
+    the nonce, a javascript: link, another host): chromium says so on the console. (It refuses eval too:
+    give Playwright's wait_for_function a function, "() => …", not a bare expression.)"""
+    def watch(page):
+        page.on("console", lambda message: "Content Security Policy" in message.text
+                and violations.append(f"{page.url}: {message.text}"))
+
+    def new_context(*args, **kwargs):
+        context = plain_new_context(*args, **kwargs)
+        context.on("page", watch)
+        return context
+
+    def new_page(*args, **kwargs):
+        page = plain_new_page(*args, **kwargs)
+        watch(page)
+        return page
+
+    plain_new_context, plain_new_page = browser.new_context, browser.new_page
+    browser.new_context, browser.new_page = new_context, new_page
+
+
 @pytest.fixture
 def browser():
     if not os.path.exists(CHROMIUM):
@@ -203,12 +227,15 @@ def browser():
             pytest.fail("chromium is missing in CI (scripts/ensure-test-packages.sh installs it)")
         pytest.skip("Debian's chromium is not installed (run scripts/ensure-test-packages.sh as root)")
     playwright_api = pytest.importorskip("playwright.sync_api")
+    violations = []
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
+        _watch_content_security_policy(browser, violations)
         yield browser
         browser.close()
+    assert violations == [], "the Content-Security-Policy refused:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -185,11 +185,11 @@ def test_manager_previews_a_template_and_the_engineer_follows_the_bell(app, brow
     page.goto(f"{server}/notificationtemplateview/edit/{template_id}")
     page.fill("textarea[name=body]", "{{ engineer }}师傅将于 {{ deadline }} 前上门，工单 {{ number }}")
     page.click("#preview-button")
-    page.wait_for_function("document.getElementById('preview-text').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('preview-text').textContent.length > 0")
     assert page.inner_text("#preview-text") == "李师傅师傅将于 2026-11-25 18:00 前上门，工单 SR20261125-000123"
     page.fill("textarea[name=body]", "{{ enginer }} 工单 {{ number }}")
     page.click("#preview-button")
-    page.wait_for_function("document.getElementById('preview-problems').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('preview-problems').textContent.length > 0")
     assert "未知的占位符：enginer" in page.inner_text("#preview-problems")
     page.screenshot(path=os.path.join(ARTIFACTS, f"notify-template-preview-{kind}.png"), full_page=True)
 

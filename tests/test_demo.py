@@ -27,7 +27,7 @@ def test_seed_again_changes_nothing(app, session):
     before = session.scalar(select(func.count()).select_from(Ticket))
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0 and "already present" in result.output
-    assert "clerk / clerk123" in result.output
+    assert "clerk / demo-clk-2026" in result.output
     assert session.scalar(select(func.count()).select_from(Ticket)) == before
 
 

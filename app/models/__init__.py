@@ -20,6 +20,7 @@ from app.models.maintenance import MaintenancePlan, MaintenanceRun  # noqa: F401
 from app.models.problem import Problem, ProblemTicket  # noqa: F401
 from app.models.satisfaction import FollowUp, LowScoreReview, SatisfactionSettings, Survey  # noqa: F401
 from app.models.scheduler import JobRun, SchedulerHeartbeat  # noqa: F401
+from app.models.security import LoginLock  # noqa: F401
 from app.models.sla import (  # noqa: F401
     BusinessCalendar, CalendarDay, CalendarHours, EscalationStep, SlaCheck, SlaPolicy, SlaSegment, SlaStep,
 )

@@ -1,13 +1,12 @@
 """What `flask init` makes sure of, besides the schema: reference codes, roles and the admin login."""
-import secrets
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import (
     Category, DispatchSettings, NotifySettings, Priority, ResolutionCode, SatisfactionSettings, ServiceType,
 )
-from app.services import vocabulary
+from app.services import passwords, vocabulary
+from app.services.errors import ServiceError
 from app.services.roles import ADMIN
 
 
@@ -44,13 +43,18 @@ def ensure_reference_data(session: Session) -> int:
     return added + ensure_default_rules(session)
 
 
-def ensure_admin(sm, username: str, password: str | None, email: str) -> str | None:
-    """Create the admin login if missing. Returns the generated password when none was given."""
+def ensure_admin(sm, username: str, password: str | None, email: str, *,
+                 min_length: int = passwords.MIN_LENGTH) -> str | None:
+    """Create the admin login if missing. Returns the generated password when none was given; a given one
+    the password policy refuses is a ServiceError naming ADMIN_PASSWORD."""
     if sm.find_user(username=username) is not None:
         return None
     generated = None
     if not password:
-        password = generated = secrets.token_urlsafe(12)
+        password = generated = passwords.generate(username, min_length=min_length)
+    found = passwords.problems(password, username, min_length=min_length)
+    if found:
+        raise ServiceError(" ".join(found), field="ADMIN_PASSWORD")
     user = sm.add_user(username, "Admin", "System", email, sm.find_role(ADMIN), password=password)
     if not user:
         raise RuntimeError(f"could not create the admin user {username!r}")

@@ -20,12 +20,13 @@ from app.services.bootstrap import ensure_reference_data
 from app.services.roles import CLERK, ENGINEER, MANAGER, WAREHOUSE
 from app.timeutil import utcnow
 
-# Demo only: printed by `demo seed` and listed in the README. The engineer login is 张建国.
+# Demo only: printed by `demo seed` and listed in the README. The engineer login is 张建国. They meet the
+# password policy (app.services.passwords), as any password set in the console must.
 DEMO_LOGINS = [
-    ("manager", "manager123", MANAGER),
-    ("clerk", "clerk123", CLERK),
-    ("engineer", "engineer123", ENGINEER),
-    ("warehouse", "warehouse123", WAREHOUSE),
+    ("manager", "demo-mgr-2026", MANAGER),
+    ("clerk", "demo-clk-2026", CLERK),
+    ("engineer", "demo-eng-2026", ENGINEER),
+    ("warehouse", "demo-wh-2026", WAREHOUSE),
 ]
 DEMO_MARKER_PRODUCT = D.PRODUCTS[0][0]
 

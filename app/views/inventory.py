@@ -24,7 +24,8 @@ from app.views.formatting import blanks, label_of, local_time
 class StockMoveView(ModelView):
     """The ledger is append-only: moves are written by stock operations, never edited."""
 
-    datamodel = FormInterface(StockMove)
+    datamodel = FormInterface(StockMove, load=[selectinload(getattr(StockMove, name))
+                                               for name in ("warehouse", "part", "ticket", "actor")])
     class_permission_name = "StockMove"
     exclude_route_methods = {"add", "edit", "delete", "download"}
     base_order = ("id", "desc")

@@ -90,4 +90,14 @@
       }, 400);
     });
   }
+  // "Back" returns to the form as it was left, with what was typed; without history (or script) the link
+  // opens the portal's start page. A javascript: link would be refused by the Content-Security-Policy.
+  document.querySelectorAll("[data-history-back]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (window.history.length > 1) {
+        event.preventDefault();
+        window.history.back();
+      }
+    });
+  });
 })();
