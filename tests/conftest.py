@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -93,32 +94,48 @@ def _forget_last_login():
     refresh()
 
 
+@contextmanager
+def seeded_app(tmp_path_factory, kind: str, name: str = "main", **overrides):
+    """An app on a fresh database, initialised and seeded with the demo, disposed of afterwards: the shared
+    `app`, and the apps of tests whose requests change data at random (the route matrix, the API fuzzer)."""
+    application = make_app(tmp_path_factory, kind, name, **overrides)
+    runner = application.test_cli_runner()
+    for args in (["init"], ["demo", "seed"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@contextmanager
+def serving(application):
+    """The app behind a real HTTP server on a loopback port, for a browser or an HTTP client; yields its URL."""
+    httpd = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+
+
 @pytest.fixture(scope="session", params=_database_params())
 def app(request, tmp_path_factory):
-    application = make_app(tmp_path_factory, request.param)
-    runner = application.test_cli_runner()
-    result = runner.invoke(args=["init"])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-    application.config["DB_KIND"] = request.param
-    application.before_request_funcs.setdefault(None, []).insert(0, _forget_last_login)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(tmp_path_factory, request.param) as application:
+        application.config["DB_KIND"] = request.param
+        application.before_request_funcs.setdefault(None, []).insert(0, _forget_last_login)
+        yield application
 
 
 @pytest.fixture(scope="session")
 def protected_app(tmp_path_factory):
     """A SQLite app with CSRF protection on, as in production (the main apps switch it off for brevity)."""
-    application = make_app(tmp_path_factory, "sqlite", "csrf", WTF_CSRF_ENABLED=True)
-    runner = application.test_cli_runner()
-    for args in (["init"], ["demo", "seed"]):
-        assert runner.invoke(args=args).exit_code == 0
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+    with seeded_app(tmp_path_factory, "sqlite", "csrf", WTF_CSRF_ENABLED=True) as application:
+        yield application
 
 
 def csrf_token_of(html: str) -> str:
@@ -240,8 +257,5 @@ def browser():
 
 @pytest.fixture
 def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(app) as url:
+        yield url

@@ -10,32 +10,20 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from app.extensions import db
-from tests.conftest import ARTIFACTS, PASSWORDS, make_app
+from tests.conftest import ARTIFACTS, PASSWORDS, seeded_app, serving
 
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "st")
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory):
-    application = make_app(tmp_path_factory, "sqlite", "fuzz", PROPAGATE_EXCEPTIONS=False)
-    runner = application.test_cli_runner()
-    for args in (["init"], ["demo", "seed"]):
-        assert runner.invoke(args=args).exit_code == 0
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    httpd = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield application, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(tmp_path_factory, "sqlite", "fuzz", PROPAGATE_EXCEPTIONS=False) as application:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        with serving(application) as url:
+            yield application, url
 
 
 def test_no_generated_request_makes_the_api_fail(fuzz_server, tmp_path):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Ticket, TicketAttachment
 from app.services import roles
-from tests.conftest import PASSWORDS, login, make_app
+from tests.conftest import PASSWORDS, login, seeded_app
 from tests.helpers import NOW, engineer_of, other_engineer, user
 
 ROLES = ("anonymous", "admin", "manager", "clerk", "engineer", "warehouse")
@@ -54,17 +54,10 @@ FORM = {"to_status": "cancelled", "reason": "权限矩阵测试", "text": "权�
 @pytest.fixture(scope="module")
 def matrix_app(tmp_path_factory):
     # Server errors come back as 500 responses (not raised), so that one run lists them all.
-    application = make_app(tmp_path_factory, "sqlite", "authz", PROPAGATE_EXCEPTIONS=False)
-    runner = application.test_cli_runner()
-    for args in (["init"], ["demo", "seed"]):
-        result = runner.invoke(args=args)
-        assert result.exit_code == 0, result.output
-    # FAB logs every refusal as a warning: thousands of lines that say nothing here.
-    logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(tmp_path_factory, "sqlite", "authz", PROPAGATE_EXCEPTIONS=False) as application:
+        # FAB logs every refusal as a warning: thousands of lines that say nothing here.
+        logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)
+        yield application
 
 
 @pytest.fixture(scope="module")
