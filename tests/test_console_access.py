@@ -251,3 +251,24 @@ def test_asset_list_says_whether_each_device_is_still_in_warranty(app, session):
     row_out = page[page.index("WARRANTY-OUT-1"):]
     assert row_in.index("在保") < row_in.index("</tr>")
     assert row_out.index("已过保") < row_out.index("</tr>")
+
+
+def test_the_phone_prefix_search_finds_by_the_first_digits_and_takes_wildcards_literally(app, session, login_as):
+    """The clerk types the first digits of the caller's number: LIKE on PostgreSQL, GLOB on SQLite (both walk an
+    index at a million tickets), and % _ * ? typed in match only themselves."""
+    made = {phone: new_ticket(session, contact_phone=phone).number
+            for phone in ("13977001122", "13977009999", "13877001122", "139770%*_1")}
+    clerk = login_as("clerk")
+
+    def found(prefix):
+        from urllib.parse import quote
+
+        html = clerk.get(f"/ticketview/list/?_flt_0_contact_phone={quote(prefix)}&psize_TicketView=100") \
+            .get_data(as_text=True)
+        return {phone for phone, number in made.items() if number in html}
+
+    assert found("139770") == {"13977001122", "13977009999", "139770%*_1"}
+    assert found("1397700") == {"13977001122", "13977009999"}
+    assert found("13977001") == {"13977001122"}
+    assert found("139770%") == {"139770%*_1"}
+    assert found("139770_") == set() and found("1397700*") == set()

@@ -77,12 +77,18 @@ class TicketSearch(Model):
     terms: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+# Indexes only one database has, made by their migrations and not in the models: the full-text index of
+# resolved tickets on PostgreSQL (0011: an expression GIN index) and the phone-prefix indexes (0015:
+# varchar_pattern_ops, which LIKE 'prefix%' can walk whatever the database's collation).
+DATABASE_ONLY_INDEXES = frozenset({"ix_ticket_search_terms_fts", "ix_ticket_contact_phone_prefix",
+                                   "ix_customer_phone_prefix"})
+
+
 def schema_names(name, type_, parent_names) -> bool:
-    """Alembic's include_name for comparing models with the database: the full-text index of resolved tickets is
-    the database's own (migration 0011: an FTS5 table and its shadow tables on SQLite, an expression GIN index
-    on PostgreSQL), not in the models and not a difference."""
+    """Alembic's include_name for comparing models with the database: what a migration made for one database
+    alone (SQLite's FTS5 table and its shadow tables, the indexes above) is not a difference."""
     if type_ == "table":
         return not (name or "").startswith("ticket_search_fts")
     if type_ == "index":
-        return name != "ix_ticket_search_terms_fts"
+        return name not in DATABASE_ONLY_INDEXES
     return True

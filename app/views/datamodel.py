@@ -1,6 +1,35 @@
 """The one data interface the console's views use."""
+import re
+
+from flask_appbuilder.models.sqla.filters import FilterStartsWith, SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import is_column_dotted
+
+from app.extensions import db
+
+# Columns of digits (phone numbers) that clerks look up by their first digits.
+PREFIX_COLUMNS = frozenset({"contact_phone", "phone"})
+
+
+class FilterPrefix(FilterStartsWith):
+    """"Starts with" for a phone number, which has no letter case: LIKE on PostgreSQL (served by the
+    varchar_pattern_ops index of migration 0015), GLOB on SQLite (served by the column's own index) — where
+    FAB's ILIKE reads every row: the count of a 1M-ticket list filtered by a phone prefix took 336 ms."""
+
+    def apply(self, query, value):
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        value = value or ""
+        if db.session.get_bind().dialect.name == "sqlite":
+            return query.filter(field.op("GLOB")(re.sub(r"([*?\[])", r"[\1]", value) + "*"))
+        return query.filter(field.like(re.sub(r"([%_\\])", r"\\\1", value) + "%", escape="\\"))
+
+
+class PrefixFilterConverter(SQLAFilterConverter):
+    def convert(self, col_name):
+        filters = super().convert(col_name)
+        if col_name in PREFIX_COLUMNS and filters and isinstance(filters[0], FilterStartsWith):
+            filters[0] = FilterPrefix(col_name, self.datamodel)  # first: the _flt_0_ of every saved link
+        return filters
 
 
 class FormInterface(SQLAInterface):
@@ -9,6 +38,8 @@ class FormInterface(SQLAInterface):
 
     `load` names loader options (selectinload…) for what a list shows of related rows, so a page of N rows
     is a fixed number of queries instead of one more per row."""
+
+    filter_converter_class = PrefixFilterConverter
 
     def __init__(self, obj, session=None, load=()):
         super().__init__(obj, session=session)

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as date_parser
 from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
@@ -20,7 +19,7 @@ from app.models.analytics import WorkStretch
 from app.services import analytics
 from app.services import status as st
 from app.timeutil import from_local, parse_day, utcnow
-from app.views.datamodel import FormInterface
+from app.views.datamodel import FormInterface, PrefixFilterConverter
 
 
 def _local_instant(value) -> datetime | None:
@@ -169,7 +168,7 @@ EXTRA_FILTERS = {
 }
 
 
-class TicketFilterConverter(SQLAFilterConverter):
+class TicketFilterConverter(PrefixFilterConverter):
     def convert(self, col_name):
         extra = [filter_class(col_name, self.datamodel) for filter_class in EXTRA_FILTERS.get(col_name, [])]
         return (super().convert(col_name) or []) + extra or None
