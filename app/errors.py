@@ -37,10 +37,38 @@ def _stale(exc):
     return _service_error(ConcurrentEdit(_l("Someone else changed this at the same moment. Reload and try again.")))
 
 
+def _out_of_range(exc) -> bool:
+    """Whether the database refused a number too large for its integer columns: SQLite's driver cannot bind
+    it (OverflowError), PostgreSQL answers "integer out of range"."""
+    if isinstance(exc, OverflowError):
+        return "SQLite INTEGER" in str(exc)
+    from psycopg import errors as pg_errors
+
+    return isinstance(getattr(exc, "orig", None), pg_errors.NumericValueOutOfRange)
+
+
+def _id_out_of_range(exc):
+    """An id too large for any row (a typo, a scanner, an edited address) names no row: a 404 like any
+    missing one, on every route — the console's views and FAB's alike — rather than a check beside each lookup.
+    (FAB's REST API catches errors before Flask does: app.api.base.ApiInterface checks its ids itself.)"""
+    from flask import current_app
+    from werkzeug.exceptions import NotFound
+
+    if not _out_of_range(exc):
+        raise exc
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        return jsonify({"message": "Not found"}), 404
+    return current_app.handle_http_exception(NotFound())
+
+
 def register_error_handlers(app) -> None:
+    from sqlalchemy.exc import DataError
     from sqlalchemy.orm.exc import StaleDataError
     from werkzeug.exceptions import RequestEntityTooLarge
 
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(OverflowError, _id_out_of_range)
+    app.register_error_handler(DataError, _id_out_of_range)

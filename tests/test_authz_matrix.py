@@ -248,3 +248,20 @@ def test_an_engineer_cannot_reach_another_engineers_ticket_through_any_route(mat
     with matrix_app.app_context():
         ticket = db.session.get(Ticket, theirs["id"])
         assert ticket.version == theirs["version"] and ticket.assignee_id != engineer_of(db.session).id
+
+
+def test_an_id_beyond_the_databases_integers_is_not_found_on_any_route(matrix_app, clients):
+    """A made-up id too large for an integer column (a typo, a scanner) is "not found" everywhere — FAB's
+    views, ours, the API — never the database driver's overflow as a server error."""
+    client, headers = clients["admin"]
+    huge = {**ARGUMENTS, **{name: 99_999_999_999_999_999_999 for name in
+                            ("pk", "attachment_id", "item_id", "ticket_id", "article_id")}}
+    errors = []
+    for endpoint, rule, method, _view, _permission in routes(matrix_app):
+        if endpoint == "AuthDBView.logout":
+            continue
+        for _a, url, form in urls_of(matrix_app, endpoint, rule, huge):
+            form = {**(form or {}), "engineer_id": str(huge["pk"]), "part_id": str(huge["pk"])}
+            if send(client, headers, method, url, form).status_code >= 500:
+                errors.append(f"{method} {url}")
+    assert errors == [], "\n".join(errors)

@@ -272,3 +272,14 @@ def test_the_phone_prefix_search_finds_by_the_first_digits_and_takes_wildcards_l
     assert found("13977001") == {"13977001122"}
     assert found("139770%") == {"139770%*_1"}
     assert found("139770_") == set() and found("1397700*") == set()
+
+
+def test_an_id_too_large_for_the_database_is_not_found_on_either_database(app, session, login_as, client, api_token):
+    """SQLite's driver cannot bind it and PostgreSQL calls it out of range: both are a 404, and the session goes
+    on working (the route matrix checks every route on SQLite)."""
+    huge = 99_999_999_999_999_999_999
+    admin = login_as("admin")
+    for url in (f"/ticketview/show/{huge}", f"/customerview/edit/{huge}", f"/workspace/ticket/{huge}"):
+        assert admin.get(url).status_code == 404, url
+    assert client.get(f"/api/v1/ticket/{huge}", headers=api_token("clerk")).status_code == 404
+    assert admin.get("/ticketview/list/").status_code == 200

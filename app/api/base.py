@@ -6,7 +6,8 @@ and checks no ranges or choices."""
 import math
 import re
 
-from flask import request
+import prison
+from flask import jsonify, request
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
@@ -114,9 +115,6 @@ class ServiceModelApi(ModelRestApi):
 def _readable_query():
     """FAB reads `?q=` as Rison and catches only the parser's own error; a number it cannot convert (say
     -3.1e+16) raised a ValueError through to a 500."""
-    import prison
-    from flask import jsonify
-
     value = request.args.get("q")
     if not value:
         return None
