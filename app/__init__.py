@@ -9,6 +9,7 @@ from flask_appbuilder import AppBuilder
 from app import fab_fixes
 from app.extensions import csrf, db, migrate
 from app.services import load  # noqa: F401  (keeps every engineer's open-ticket load current on each flush)
+from app.services import audit  # (its session listener logs changes to users, roles, tokens and settings)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app import security
 
     security.configure(app)
+    audit.set_context_source(security.audit_actor)
 
     from app import models  # noqa: F401  (every table on Model.metadata before AppBuilder starts)
 

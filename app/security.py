@@ -129,8 +129,9 @@ class UserDBModelView(fab_views.UserDBModelView):
     def unlock(self, items):
         users = [u for u in (items if isinstance(items, list) else [items]) if u is not None]
         session = self.appbuilder.sm.session
+        now = timeutil.utcnow()
         for user in users:
-            logins.unlock(session, user)
+            logins.admin_unlock(session, user, now=now)
         session.commit()
         flash(_("%(count)s login(s) unlocked.", count=len(users)), "success")
         return redirect(self.get_redirect())
@@ -187,8 +188,26 @@ class ServiceSecurityManager(SecurityManager):
     def reset_password(self, userid, password):
         user = self.get_user_by_id(userid)
         if user is not None:
-            logins.unlock(self.session, user)
+            logins.new_password_unlock(self.session, user, now=timeutil.utcnow())
         super().reset_password(userid, password)
+
+
+def audit_actor():
+    """Who the audit trail names for a change made now (app.services.audit): the logged-in user (console
+    session or the REST API's token), or "" for an anonymous request, with the client's address as the
+    request has it — behind PROXY_FIX_HOPS proxies that is the address they forwarded. None outside a request
+    (the CLI, the scheduler): "system"."""
+    if not has_request_context():
+        return None
+    user = None
+    try:
+        user = current_app.appbuilder.sm.current_user
+    except Exception:  # noqa: BLE001  (no session user and no token: flask_jwt_extended raises)
+        user = None
+    address = (request.remote_addr or "")[:45] or None
+    if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None) is not None:
+        return user.id, user.username, address
+    return None, "", address
 
 
 def _too_many_logins(exc):

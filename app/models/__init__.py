@@ -8,6 +8,7 @@ from app.models.reference import Category, Priority, ResolutionCode, ServiceType
 from app.models.region import ServiceRegion  # noqa: F401
 from app.models.staff import Engineer, Skill, Team  # noqa: F401
 from app.models.ticket import Ticket, TicketEvent, TicketNumberCounter  # noqa: F401
+from app.models.audit import AuditLog  # noqa: F401
 from app.models.analytics import WorkStretch  # noqa: F401  (after ticket: its indexes are on the ticket table)
 from app.models.intake import (  # noqa: F401
     ClassificationRule, IntakeRecord, IntakeSettings, IntegrationToken, Mailbox, SynonymGroup, TicketAttachment,

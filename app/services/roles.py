@@ -4,6 +4,10 @@ A grant is (permission, view) on FAB's permission-view pairs. Menu entries follo
 a role sees a menu item when it may list that item's view.
 """
 from flask_appbuilder.security.sqla.models import PermissionView, Role
+from sqlalchemy.orm import selectinload
+
+from app.services import audit
+from app.timeutil import utcnow
 
 ADMIN, MANAGER, CLERK, ENGINEER, WAREHOUSE = "Admin", "Manager", "Clerk", "Engineer", "Warehouse"
 STAFF_ROLES = (ADMIN, MANAGER, CLERK, ENGINEER, WAREHOUSE)
@@ -56,6 +60,9 @@ def _grant(views, perms, api_perms=()):
     grants += [(p, f"{v}Api") for v in views for p in api_perms if v in API_RESOURCES]
     return grants
 
+
+# Admin is not listed: it holds every permission (sync_roles gives it all), and some views are for it alone —
+# users, roles and permissions, integration tokens, the audit log (AuditLog: list and show, nothing else).
 
 # Views that also have a REST resource (app/api).
 API_RESOURCES = frozenset({"Ticket", "Customer", "Asset", "SparePart", "Engineer"})
@@ -152,9 +159,33 @@ def sync_roles(appbuilder) -> list[tuple[str, str, str]]:
     """Create the roles and set each one's permissions to exactly its grants (idempotent).
 
     Returns grants that name a permission the application does not have — a typo to fix.
+
+    The audit trail gets one row per role that changed (its permissions added and removed), not one per
+    permission: FAB commits each permission it gives Admin on its own.
     """
     sm = appbuilder.sm
     session = sm.session
+    before = _permissions_by_role(session)
+    with audit.muted(session):
+        unknown = _sync(appbuilder, sm, session)
+    now = utcnow()
+    for role in session.query(Role).options(selectinload(Role.permissions)):
+        old = before.get(role.id)
+        diff = audit.members_diff(old or (), [str(pv) for pv in role.permissions])
+        if old is None:
+            audit.record(session, audit.CREATE, role, now=now, data={"permissions": diff} if diff else None)
+        elif diff:
+            audit.record(session, audit.UPDATE, role, now=now, data={"permissions": diff})
+    session.commit()
+    return unknown
+
+
+def _permissions_by_role(session) -> dict[int, list[str]]:
+    return {role.id: [str(pv) for pv in role.permissions]
+            for role in session.query(Role).options(selectinload(Role.permissions))}
+
+
+def _sync(appbuilder, sm, session) -> list[tuple[str, str, str]]:
     for name in (ADMIN, "Public") + STAFF_ROLES[1:]:
         if sm.find_role(name) is None:
             sm.add_role(name)

@@ -1,6 +1,7 @@
 """Registers the back-office views and builds the menu: 工单, 客户, 备件, 工程师, 配置."""
 from flask_babel import lazy_gettext as _l
 
+from app.views.audit import AuditLogView
 from app.views.config import (
     CategoryView, DispatchSettingsView, PriorityView, ResolutionCodeView, ServiceRegionView, ServiceTypeView,
 )
@@ -130,6 +131,9 @@ def register_views(appbuilder) -> None:
     # Reached from the bell and the user menu in the navigation bar.
     appbuilder.add_view_no_menu(InboxView)
     appbuilder.add_view_no_menu(PreferenceView)
+
+    # Beside FAB's users and roles (its "Security" menu, 用户权限): administrators only.
+    add(AuditLogView, "AuditLog", label=_l("Audit log"), icon="fa-history", category="Security")
 
     # Excel import and export pages, reached from the buttons on their list views.
     for sheet_view in SPREADSHEET_VIEWS:
