@@ -22,6 +22,23 @@ def apply() -> None:
     ModelView.exclude_route_methods = set(ModelView.exclude_route_methods) | {"download"}
     ModelView.action = _known_row(ModelView.action)
     ModelView.action_post = _known_rows(ModelView.action_post)
+    from flask_appbuilder.models.filters import Filters
+
+    Filters.add_filter_index = _known_filter(Filters.add_filter_index)
+
+
+def _known_filter(add_filter_index):
+    """A list's address names a filter by its position in the column's list (`_flt_<n>_<column>`); a position
+    the column does not have — a link saved before the column's filters changed, a typing slip — was a server
+    error. It is left out, as FAB leaves out a column that cannot be searched."""
+
+    @functools.wraps(add_filter_index)
+    def known(self, column_name, filter_instance_index, value):
+        if filter_instance_index >= len(self._all_filters.get(column_name, ())):
+            return None
+        return add_filter_index(self, column_name, filter_instance_index, value)
+
+    return known
 
 
 def _permitted(view, name) -> bool:

@@ -15,7 +15,7 @@ from app.services import analytics
 from app.services import analytics_charts as charts
 from app.timeutil import utcnow
 from tests import dashboard_world
-from tests.conftest import login
+from tests.conftest import flashes, login
 
 DAY1, DAY2 = date(2019, 6, 11), date(2019, 6, 12)
 PERIOD = "from=2019-06-11&to=2019-06-12"
@@ -50,11 +50,23 @@ def listed_numbers(client, url) -> set[str]:
 
 
 def page_payload(client, query) -> dict:
+    """What the page's script gathers: the page names one request per query, each answers its charts and the
+    headline figures read from them."""
     response = client.get(f"/dashboard/?{query}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    data = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S).group(1)
-    return json.loads(data)
+    shell = json.loads(re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S)
+                       .group(1))
+    gathered = {"charts": [], "kpis": []}
+    for group in shell["groups"]:
+        answer = client.get(group["url"])
+        assert answer.status_code == 200 and answer.is_json, group["url"]
+        assert [c["key"] for c in answer.get_json()["charts"]] == group["charts"]
+        for part in ("charts", "kpis"):
+            gathered[part] += answer.get_json()[part]
+    order = list(charts.BUILDERS)
+    gathered["charts"].sort(key=lambda c: order.index(c["key"]))
+    return gathered
 
 
 def by_key(payload) -> dict:
@@ -202,22 +214,29 @@ def test_the_kpis_and_all_teams(app, session, world):
 
 
 def _kpis(client, query):
+    """The headline figures as the page fills them in: in the places the page keeps for them, in that order."""
     html = client.get(f"/dashboard/?{query}").get_data(as_text=True)
-    out = []
-    for key, body in re.findall(r'data-kpi="(\w+)">(.*?)</div>\s*</div>', html, re.S):
-        link = re.search(r'href="([^"]+)"', body)
-        value = re.search(r'dash-kpi-value">\s*(?:<a[^>]*>)?([\d.]+)', body)
-        out.append({"key": key, "value": float(value.group(1)) if value else None,
-                    "link": link.group(1).replace("&amp;", "&") if link else None})
-    return out
+    places = re.findall(r'data-kpi="(\w+)"', html)
+    figures = {k["key"]: k for k in page_payload(client, query)["kpis"]}
+    assert set(figures) == set(places), (places, figures)
+    return [figures[key] for key in places]
 
 
 def test_a_wrong_period_falls_back_and_a_long_one_is_capped(app, world):
     client = login(app.test_client(), "manager")
     response = client.get("/dashboard/?from=11/03/2026&to=yesterday")
-    assert response.status_code == 200
+    assert response.status_code == 200 and "2026-11-03" in response.get_data(as_text=True)  # how to write a date
     response = client.get("/dashboard/?from=2010-01-01&to=2019-06-12")
-    assert response.status_code == 200 and "2017-06-12" in response.get_data(as_text=True)  # 732 days up to the end
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "2017-06-11 – 2019-06-12" in html  # 732 days up to the end
+    assert "732" in flashes(html)
+    # The page's requests for its figures correct the period the same way, silently: the page said it once.
+    answer = client.get("/dashboard/data/volume_day?from=2010-01-01&to=2019-06-12")
+    rows = answer.get_json()["charts"][0]["table"]["rows"]
+    assert answer.status_code == 200 and (rows[0][0], rows[-1][0], len(rows)) == ("2017-06-11", "2019-06-12", 732)
+    assert not flashes(client.get("/dashboard/?from=2019-06-11&to=2019-06-12").get_data(as_text=True))
+    answer = client.get("/dashboard/data/nothing?from=2019-06-11&to=2019-06-12")
+    assert answer.status_code == 404 and answer.get_json()["message"]
 
 
 def test_the_page_loads_nothing_from_the_internet(app, world):
@@ -266,7 +285,7 @@ def test_each_chart_exports_its_figures_to_excel_in_the_readers_language(app, se
                                                ("engineer", False), ("warehouse", False)])
 def test_managers_and_admins_see_the_dashboards(app, username, allowed):
     client = login(app.test_client(), username)
-    for url in ("/dashboard/", f"/dashboard/export/volume_day?{PERIOD}"):
+    for url in ("/dashboard/", f"/dashboard/data/volume_day?{PERIOD}", f"/dashboard/export/volume_day?{PERIOD}"):
         assert client.get(url).status_code == (200 if allowed else 403), (username, url)
     home = client.get("/").get_data(as_text=True)
     assert ("/dashboard/" in home) == allowed  # the 分析 menu

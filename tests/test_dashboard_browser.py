@@ -47,7 +47,9 @@ def test_a_manager_reads_the_dashboards_and_clicks_through_to_the_tickets(app, s
     page.goto(f"{server}/dashboard/?from=2019-06-11&to=2019-06-12&team={world.team}")
     for chart in CHARTS:
         page.wait_for_selector(f"#chart-{chart}[data-rendered='1'] canvas")
+    page.wait_for_selector(".dash-kpi-value[aria-busy]", state="detached")  # every headline figure filled in
     assert page.inner_text("[data-kpi='created'] .dash-kpi-value").strip() == "6"
+    assert page.inner_text("[data-kpi='created'] .dash-kpi-value a") == "6"  # and it opens its tickets
     page.screenshot(path=os.path.join(ARTIFACTS, f"dashboard-{kind}.png"), full_page=True)
     assert not problems, problems
     assert all(url.startswith(server) for url in requests), [u for u in requests if not u.startswith(server)]
@@ -57,13 +59,12 @@ def test_a_manager_reads_the_dashboards_and_clicks_through_to_the_tickets(app, s
     page.click("#dash-apply")
     page.wait_for_url("**from=2019-06-12**")
     page.wait_for_selector("#chart-volume_day[data-rendered='1'] canvas")
-    assert page.inner_text("[data-kpi='created'] .dash-kpi-value").strip() == "2"
+    page.wait_for_function("() => document.querySelector(\"[data-kpi='created'] .dash-kpi-value\").textContent.trim() === '2'")
     assert page.inner_text("#dash-period").startswith("2019-06-12")
     page.screenshot(path=os.path.join(ARTIFACTS, f"dashboard-one-day-{kind}.png"), full_page=True)
 
     # The WeChat bar of 06-12, where ECharts drew it.
-    series = page.evaluate("""() => JSON.parse(document.getElementById('dashboard-data').textContent)
-        .charts.find(c => c.key === 'volume_day').series.map(s => s.name)""")
+    series = page.evaluate("() => window.dashboardCharts.volume_day.series.map(s => s.name)")
     wechat = series.index("微信")
     x, y = page.evaluate(f"""() => echarts.getInstanceByDom(document.getElementById('chart-volume_day'))
         .convertToPixel({{seriesIndex: {wechat}}}, [0, 1])""")
@@ -78,4 +79,38 @@ def test_a_manager_reads_the_dashboards_and_clicks_through_to_the_tickets(app, s
     assert shown == expected
     page.screenshot(path=os.path.join(ARTIFACTS, f"dashboard-drill-down-{kind}.png"), full_page=True)
     assert not problems, problems
+    context.close()
+
+
+def test_a_chart_whose_figures_fail_to_come_offers_to_try_again(app, browser, server, world):
+    """The other charts are drawn; the one whose request failed says so, and its button asks again."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server}/login/")
+    page.fill("#username", "manager")
+    page.fill("#password", PASSWORDS["manager"])
+    page.click("[type=submit]")
+    broken = {"on": True}
+
+    def ratings(route):
+        if broken["on"]:
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    page.route("**/dashboard/data/ratings?**", ratings)
+    page.goto(f"{server}/dashboard/?from=2019-06-11&to=2019-06-12&team={world.team}")
+    page.wait_for_selector("#chart-csat .dash-failed button")
+    for chart in CHARTS:
+        if chart != "csat":
+            page.wait_for_selector(f"#chart-{chart}[data-rendered='1'] canvas")
+    assert "数据加载失败" in page.inner_text("#chart-csat") and page.inner_text("#chart-csat button") == "重试"
+    assert page.inner_text("[data-kpi='csat'] .dash-kpi-value").strip() == "…"
+    broken["on"] = False
+    page.click("#chart-csat .dash-failed button")
+    page.wait_for_selector("#chart-csat[data-rendered='1'] canvas")
+    assert page.inner_text("[data-kpi='csat'] .dash-kpi-value").startswith("3.67")
+    assert not errors, errors
     context.close()

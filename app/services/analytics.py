@@ -26,7 +26,7 @@ configured time zone; the database holds UTC.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -489,7 +489,15 @@ QUERIES = {
 }
 
 
+# PostgreSQL's default 4 MB of memory per sort or hash made the resolutions and the engineers' hands-on time
+# sort on disk, about 70,000 rows a month at a million tickets a year (resolutions 122 -> 33 ms). The setting
+# lasts until the transaction ends.
+WORK_MEM = "32MB"
+
+
 def figures(session: Session, scope: Scope, only=None) -> Figures:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     result = Figures(scope)
     for name, query in QUERIES.items():
         if only is None or name in only:

@@ -413,6 +413,25 @@ NEEDS = {
 }
 
 
+# The page asks for its figures one query at a time, each its own request, so that it shows at once and each
+# chart appears as soon as its query is done (in parallel, on as many workers as the server has); charts that
+# share a query come in one answer.
+def _groups() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, (query,) in NEEDS.items():
+        out.setdefault(query, []).append(key)
+    return out
+
+
+GROUPS = _groups()
+
+
+def outline(session: Session, scope: A.Scope) -> list[dict]:
+    """Every chart's title, definition and fixed note, without figures: what the page shows while they come."""
+    names, empty = Names(session), A.Figures(scope)
+    return [BUILDERS[k](empty, names) for k in BUILDERS]
+
+
 def charts(session: Session, scope: A.Scope, keys=None) -> list[dict]:
     keys = list(keys or BUILDERS)
     needed = set().union(*(NEEDS[k] for k in keys))
@@ -433,17 +452,20 @@ def kpis(charts_by_key: dict, fig_scope: A.Scope) -> list[dict]:
     if backlog_chart is not None:
         out.append({"key": "open", "label": _("Open now"), "value": sum(r[-1] for r in backlog_chart["table"]["rows"]),
                     "drill": {"list": "open", **_team(fig_scope)}})
+    # A chart without rows (nothing in the period) still has its headline figure, shown as "—".
     sla_chart = charts_by_key.get("sla_team")
-    if sla_chart is not None and sla_chart["table"]["rows"]:
-        total = sla_chart["table"]["rows"][-1]
+    if sla_chart is not None:
+        total = sla_chart["table"]["rows"][-1] if sla_chart["table"]["rows"] else [None] * 11
         out.append({"key": "response", "label": _("First response met"), "value": total[5], "unit": "%"})
         out.append({"key": "resolution", "label": _("Resolution met"), "value": total[10], "unit": "%"})
     ftf_chart = charts_by_key.get("ftf")
-    if ftf_chart is not None and ftf_chart["table"]["rows"]:
-        out.append({"key": "ftf", "label": _("First-time fix"), "value": ftf_chart["table"]["rows"][-1][4], "unit": "%"})
+    if ftf_chart is not None:
+        rows = ftf_chart["table"]["rows"]
+        out.append({"key": "ftf", "label": _("First-time fix"), "value": rows[-1][4] if rows else None, "unit": "%"})
     mttr_chart = charts_by_key.get("mttr")
-    if mttr_chart is not None and mttr_chart["table"]["rows"]:
-        out.append({"key": "mttr", "label": _("Mean time to resolve"), "value": mttr_chart["table"]["rows"][-1][2],
+    if mttr_chart is not None:
+        rows = mttr_chart["table"]["rows"]
+        out.append({"key": "mttr", "label": _("Mean time to resolve"), "value": rows[-1][2] if rows else None,
                     "unit": "h"})
     csat_chart = charts_by_key.get("csat")
     if csat_chart is not None:

@@ -5,7 +5,7 @@ filters, turns drill-down slices into ticket-list URLs and renders.
 """
 from datetime import date
 
-from flask import Response, current_app, flash, request, url_for
+from flask import Response, current_app, flash, jsonify, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.filters import (
     FilterEqual, FilterGreater, FilterRelationOneToManyEqual, FilterSmaller,
@@ -36,27 +36,31 @@ class DashboardView(BaseView):
     class_permission_name = "Dashboard"
     default_view = "index"
     # One permission for the page and its exports: whoever sees a chart may take its figures away.
-    method_permission_name = {"index": "read", "export": "read"}
+    method_permission_name = {"index": "read", "data": "read", "export": "read"}
 
     # ------------------------------------------------------------ filters
 
-    def _scope(self) -> analytics.Scope:
-        """The period (local days, both included; last 30 days by default) and the team from the query string."""
+    def _scope(self, warn: bool = False) -> analytics.Scope:
+        """The period (local days, both included; last 30 days by default) and the team from the query string;
+        `warn` tells the reader what was corrected (the page does, its figures' requests stay silent)."""
         tz, now = current_app.config["TIMEZONE"], utcnow()
         first, last = analytics.default_period(now, tz)
         raw_first, raw_last = request.args.get("from", ""), request.args.get("to", "")
+        warnings = []
         if raw_first or raw_last:
             parsed_first, parsed_last = parse_day(raw_first or raw_last), parse_day(raw_last or raw_first)
             if parsed_first is None or parsed_last is None:
-                flash(_("Dates are written like 2026-11-03; showing the last 30 days instead."), "warning")
+                warnings.append(_("Dates are written like 2026-11-03; showing the last 30 days instead."))
             else:
                 first, last = parsed_first, parsed_last
                 if first > last:
                     first, last = last, first
                 if (last - first).days >= MAX_DAYS:
                     first = date.fromordinal(last.toordinal() - MAX_DAYS + 1)
-                    flash(_("A period is at most %(days)s days; showing the %(days)s days up to %(last)s.",
-                            days=MAX_DAYS, last=last.isoformat()), "warning")
+                    warnings.append(_("A period is at most %(days)s days; showing the %(days)s days up to %(last)s.",
+                                      days=MAX_DAYS, last=last.isoformat()))
+        for warning in warnings if warn else ():
+            flash(warning, "warning")
         raw_team = request.args.get("team", "")
         team_id = int(raw_team) if raw_team.isascii() and raw_team.isdigit() and db.session.get(Team, int(raw_team)) else None
         return analytics.make_scope(first, last, tz=tz, now=now, team_id=team_id)
@@ -120,23 +124,39 @@ class DashboardView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        scope = self._scope()
-        charts = [self._with_links(c) for c in analytics_charts.charts(db.session, scope)]
-        by_key = {c["key"]: c for c in charts}
-        kpis = analytics_charts.kpis(by_key, scope)
-        for kpi in kpis:
-            kpi["link"] = self.drill_url(kpi.pop("drill", None))
+        """The page without its figures: filters, the headline figures' and the charts' places, titles and
+        definitions. Its script asks for each query's figures (`data`) at once and draws each chart as it comes."""
+        scope = self._scope(warn=True)
         filter_args = self._filter_args(scope)
+        charts = analytics_charts.outline(db.session, scope)
+        kpis = [{"key": k["key"], "label": k["label"]}
+                for k in analytics_charts.kpis({c["key"]: c for c in charts}, scope)]
         for chart in charts:
             chart["export"] = url_for("DashboardView.export", key=chart["key"], **filter_args)
         teams = db.session.scalars(select(Team).order_by(Team.code)).all()
-        payload = {"locale": current_language(), "charts": charts,
+        groups = [{"key": key, "charts": keys, "url": url_for("DashboardView.data", key=key, **filter_args)}
+                  for key, keys in analytics_charts.GROUPS.items()]
+        payload = {"locale": current_language(), "groups": groups,
                    "labels": {"empty": _("No tickets in this period."), "breached": _("breached"),
-                              "open": _("Click for the tickets")}}
+                              "open": _("Click for the tickets"), "failed": _("The figures could not be loaded."),
+                              "retry": _("Try again")}}
         return self.render_template(
             "dashboard/index.html", title=_("Dashboards"), scope=scope, teams=teams, charts=charts, kpis=kpis,
             payload=payload, export_all=url_for("DashboardView.export", key="all", **filter_args),
             quick=self._quick_periods(scope))
+
+    @expose("/data/<key>")
+    @has_access
+    def data(self, key):
+        """One query's charts (series, drill-down links, tables, notes) and the headline figures read from them."""
+        if key not in analytics_charts.GROUPS:
+            return jsonify({"message": _("No such chart.")}), 404
+        scope = self._scope()
+        charts = [self._with_links(c) for c in analytics_charts.charts(db.session, scope, analytics_charts.GROUPS[key])]
+        kpis = analytics_charts.kpis({c["key"]: c for c in charts}, scope)
+        for kpi in kpis:
+            kpi["link"] = self.drill_url(kpi.pop("drill", None))
+        return jsonify({"charts": charts, "kpis": kpis})
 
     def _quick_periods(self, scope: analytics.Scope) -> list[tuple[str, str]]:
         today = to_local(utcnow(), current_app.config["TIMEZONE"]).date()

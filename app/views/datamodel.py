@@ -1,9 +1,12 @@
 """The one data interface the console's views use."""
 import re
 
+from flask_babel import format_number, gettext as _
 from flask_appbuilder.models.sqla.filters import FilterStartsWith, SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import is_column_dotted
+
+from sqlalchemy import func, select
 
 from app.extensions import db
 
@@ -32,6 +35,19 @@ class PrefixFilterConverter(SQLAFilterConverter):
         return filters
 
 
+# A list counts its rows up to here: FAB's pager counted every matching row, and over a million tickets
+# (or timeline events, or messages) that count was most of the page — 36 to 134 ms on PostgreSQL.
+COUNT_CAP = 10_000
+
+
+class AtLeast(int):
+    """The count of a list that has more rows than COUNT_CAP: FAB's pager does its arithmetic with the cap
+    (400 pages of 25), the page says "more than 10,000". Nobody pages that far; they narrow the search."""
+
+    def __str__(self):
+        return _("more than %(count)s", count=format_number(int(self)))
+
+
 class FormInterface(SQLAInterface):
     """FAB marks every NOT NULL column required, which for a checkbox means it can never be left unticked
     (an unticked box sends nothing). A boolean always has a value, so it is never "missing".
@@ -48,6 +64,15 @@ class FormInterface(SQLAInterface):
     def apply_all(self, query, *args, **kwargs):
         query = super().apply_all(query, *args, **kwargs)
         return query.options(*self._load) if self._load else query
+
+    def query_count(self, query, filters=None, select_columns=None):
+        """The rows that match, up to COUNT_CAP + 1: the database stops looking there (no ORDER BY, so it takes
+        any index the filters allow, or the table in its own order)."""
+        inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
+        pk = getattr(self.obj, self.get_pk_name())
+        limited = inner.with_entities(pk).order_by(None).limit(COUNT_CAP + 1).subquery()
+        count = self.session.scalar(select(func.count()).select_from(limited))
+        return AtLeast(COUNT_CAP) if count > COUNT_CAP else count
 
     def is_nullable(self, col_name: str) -> bool:
         return self.is_boolean(col_name) or super().is_nullable(col_name)

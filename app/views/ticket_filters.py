@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from dateutil import parser as date_parser
 from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
@@ -168,8 +169,17 @@ EXTRA_FILTERS = {
 }
 
 
+# Columns holding a code from a fixed list: searched by picking the code (shown in the reader's language) and
+# compared for equality, which the (team, status) and (status, deadline) indexes serve. FAB offered "starts with",
+# "contains"… on the stored English code: a clerk typing 等待备件 found nothing, and "starts with" on the status
+# read every ticket of a team (60 ms at a million tickets).
+CODE_COLUMNS = ("status", "channel")
+
+
 class TicketFilterConverter(PrefixFilterConverter):
     def convert(self, col_name):
+        if col_name in CODE_COLUMNS:
+            return [FilterEqual(col_name, self.datamodel), FilterNotEqual(col_name, self.datamodel)]
         extra = [filter_class(col_name, self.datamodel) for filter_class in EXTRA_FILTERS.get(col_name, [])]
         return (super().convert(col_name) or []) + extra or None
 

@@ -87,6 +87,11 @@ class TicketView(ModelView):
                                validators=[DataRequired()], widget=Select2Widget()),
     }
     edit_form_extra_fields = {"expected_version": HiddenField()}
+    # The search's value for the code columns (app.views.ticket_filters.CODE_COLUMNS): picked, not typed.
+    search_form_extra_fields = {
+        "status": SelectField(_l("Status"), choices=choices(st.LABELS), widget=Select2Widget()),
+        "channel": SelectField(_l("Channel"), choices=choices(CHANNELS), widget=Select2Widget()),
+    }
     formatters_columns = {
         **blanks("customer", "contact_name", "contact_phone", "contact_email", "contact_address", "asset",
                  "product", "category", "service_type", "priority", "team", "assignee", "duplicate_of",

@@ -1,5 +1,7 @@
-/* 报表: draws each chart the server sent (titles and labels already in the reader's language) with the vendored
-   ECharts, and opens the ticket list behind a bar or point when it is clicked. */
+/* 报表: asks the server for each query's figures at once (one request each, answered in parallel), draws each
+   chart as its figures arrive (titles and labels already in the reader's language) with the vendored ECharts,
+   fills in the headline figures read from them, and opens the ticket list behind a bar or point when it is
+   clicked. The charts drawn so far are in window.dashboardCharts, by key. */
 (function () {
   "use strict";
   var source = document.getElementById("dashboard-data");
@@ -67,12 +69,22 @@
     };
   }
 
-  payload.charts.forEach(function (chart) {
+  var drawn = window.dashboardCharts = {};
+
+  function draw(chart) {
     var element = document.getElementById("chart-" + chart.key);
     if (!element) { return; }
+    var note = document.getElementById("note-" + chart.key);
+    if (note) { note.textContent = chart.note || ""; }
+    element.removeAttribute("aria-busy");
+    element.textContent = "";
+    drawn[chart.key] = chart;
     if (chart.empty) {
-      element.innerHTML = "<div class='dash-empty'></div>";
-      element.firstChild.textContent = payload.labels.empty;
+      var empty = document.createElement("div");
+      empty.className = "dash-empty";
+      empty.textContent = payload.labels.empty;
+      element.appendChild(empty);
+      element.setAttribute("data-rendered", "1");
       return;
     }
     var instance = window.echarts.init(element, null, { locale: locale, renderer: "canvas" });
@@ -84,7 +96,63 @@
     });
     element.setAttribute("data-rendered", "1");
     instances.push(instance);
-  });
+  }
+
+  function headline(kpi) {
+    var box = document.querySelector(".dash-kpi[data-kpi='" + kpi.key + "'] .dash-kpi-value");
+    if (!box) { return; }
+    box.removeAttribute("aria-busy");
+    box.textContent = "";
+    var holder = box;
+    if (kpi.link) {
+      holder = document.createElement("a");
+      holder.href = kpi.link;
+      box.appendChild(holder);
+    }
+    holder.appendChild(document.createTextNode(kpi.value === null || kpi.value === undefined ? "—" : String(kpi.value)));
+    if (kpi.value !== null && kpi.value !== undefined && kpi.unit) {
+      var unit = document.createElement("span");
+      unit.className = "dash-unit";
+      unit.textContent = kpi.unit;
+      holder.appendChild(unit);
+    }
+  }
+
+  function failed(group) {
+    group.charts.forEach(function (key) {
+      var element = document.getElementById("chart-" + key);
+      if (!element) { return; }
+      element.removeAttribute("aria-busy");
+      element.textContent = "";
+      var box = document.createElement("div");
+      box.className = "dash-failed";
+      var text = document.createElement("span");
+      text.textContent = payload.labels.failed;
+      var again = document.createElement("button");
+      again.type = "button";
+      again.className = "btn btn-default btn-xs";
+      again.textContent = payload.labels.retry;
+      again.addEventListener("click", function () { load(group); });
+      box.appendChild(text);
+      box.appendChild(again);
+      element.appendChild(box);
+    });
+  }
+
+  function load(group) {
+    fetch(group.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.json();
+      })
+      .then(function (answer) {
+        answer.charts.forEach(draw);
+        answer.kpis.forEach(headline);
+      })
+      .catch(function () { failed(group); });
+  }
+
+  payload.groups.forEach(load);
 
   var pending = null;
   window.addEventListener("resize", function () {
