@@ -18,7 +18,7 @@ def _too_large(exc):
 
     message = _("The request is larger than %(limit)s KB.", limit=(request.max_content_length or 0) // 1024)
     if request.path.startswith("/api/"):
-        return jsonify({"message": message}), 413
+        return jsonify({"message": message, "field": "body"}), 413
     if request.path.startswith("/portal"):
         from flask import render_template
 
@@ -58,7 +58,9 @@ def _id_out_of_range(exc):
         raise exc
     db.session.rollback()
     if request.path.startswith("/api/"):
-        return jsonify({"message": "Not found"}), 404
+        from flask_babel import gettext as _
+
+        return jsonify({"message": _("Not found.")}), 404
     return current_app.handle_http_exception(NotFound())
 
 

@@ -15,6 +15,14 @@ def as_utc(value: datetime) -> datetime:
     return value
 
 
+def iso_utc(value: datetime | None) -> str | None:
+    """A naive-UTC time as RFC 3339 text with its offset (2026-05-01T01:30:00+00:00), as the REST API writes
+    every time."""
+    if value is None:
+        return None
+    return as_utc(value).replace(tzinfo=timezone.utc).isoformat()
+
+
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)
 
 

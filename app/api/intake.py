@@ -13,14 +13,17 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from app.access import current_user
-from app.api.intake_schemas import CallSchema, IntakeSchema, IotSchema, first_error
+from app.api.base import json_object
+from app.api.intake_schemas import (CallerCardSchema, CallSchema, IntakeAnswerSchema, IntakeSchema, IotSchema,
+                                    first_error)
+from app.api.openapi import ErrorSchema, errors
 from app.channels import email as email_channel
 from app.extensions import db
 from app.services import explain, recognise, rules, tokens
 from app.services import status as st
 from app.services.errors import ServiceError
 from app.services.intake import Attachment, IntakeRequest, IntakeResult, intake
-from app.timeutil import utcnow
+from app.timeutil import iso_utc, utcnow
 
 
 def token_or_jwt(f):
@@ -43,24 +46,42 @@ def token_or_jwt(f):
     return wrapper
 
 
+ANSWER = {"$ref": "#/components/schemas/IntakeAnswer"}
+
+
 class IntakeApi(BaseApi):
     resource_name = "intake"
     class_permission_name = "IntakeApi"
     method_permission_name = {"create": "post", "email": "post", "iot": "post", "call": "post", "caller": "get"}
     openapi_spec_tag = "Intake"
+    openapi_spec_component_schemas = (ErrorSchema, IntakeSchema, IotSchema, CallSchema, IntakeAnswerSchema,
+                                      CallerCardSchema)
+    # What every delivery may answer besides 201/200 (FAB's openapi_spec_methods, merged into each docstring's)
+    openapi_spec_methods = {name: {"post": {"responses": {
+        "201": {"description": "A ticket was created", "content": {"application/json": {"schema": ANSWER}}},
+        "200": {"description": "Merged into the open ticket it repeats, threaded onto a ticket, counted on an "
+                               "alarm's ticket, ignored (an auto-reply, a recovery without an alarm), or a retry "
+                               "of an earlier delivery",
+                "headers": {"Idempotent-Replayed": {
+                    "description": "`true` on a retry of an earlier delivery", "schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": ANSWER}}},
+        **errors(400, 401, 403, 413)}}} for name in ("create", "email", "iot", "call")}
+    openapi_spec_methods["caller"] = {"get": {"responses": {
+        "200": {"description": "The caller card; `customer` is null for an unknown number",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallerCard"}}}},
+        **errors(400, 401, 403)}}}
 
     # --- helpers ---
 
     def _too_large(self, limit_kb: int):
         length = request.content_length
         if length is not None and length > limit_kb * 1024:
-            return self.response(413, message=_("The request is larger than %(limit)s KB.", limit=limit_kb))
+            return self.response(413, message=_("The request is larger than %(limit)s KB.", limit=limit_kb),
+                                 field="body")
         return None
 
     def _json(self, schema):
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ServiceError(_("The body must be a JSON object."), field="body")
+        body = json_object()
         try:
             return schema().load(body)
         except ValidationError as exc:
@@ -97,9 +118,9 @@ class IntakeApi(BaseApi):
                 "asset": {"id": ticket.asset.id, "serial_number": ticket.asset.serial_number}
                 if ticket.asset else None,
                 "sla": {"policy": policy.name if policy is not None else None,
-                        "first_response_due_at": _iso(ticket.first_response_due_at),
-                        "arrival_due_at": _iso(ticket.arrival_due_at),
-                        "resolution_due_at": _iso(ticket.resolution_due_at),
+                        "first_response_due_at": iso_utc(ticket.first_response_due_at),
+                        "arrival_due_at": iso_utc(ticket.arrival_due_at),
+                        "resolution_due_at": iso_utc(ticket.resolution_due_at),
                         "escalation_level": ticket.escalation_level},
             })
         return body
@@ -133,33 +154,18 @@ class IntakeApi(BaseApi):
         ---
         post:
           summary: Turn one customer report into a ticket (or merge it into the open one it repeats)
+          parameters:
+          - in: header
+            name: Idempotency-Key
+            required: false
+            schema: {type: string}
+            description: The same key again answers the first delivery's ticket (default `external_id`)
           requestBody:
             required: true
             content:
               application/json:
                 schema:
-                  type: object
-                  required: [channel, customer]
-                  properties:
-                    channel: {type: string, example: app}
-                    customer:
-                      type: object
-                      properties:
-                        name: {type: string}
-                        phone: {type: string}
-                        email: {type: string}
-                        wechat_openid: {type: string}
-                        address: {type: string}
-                    subject: {type: string}
-                    description: {type: string}
-                    serial_number: {type: string}
-                    external_id: {type: string}
-          responses:
-            201: {description: ticket created}
-            200: {description: merged into an open ticket, or a retry of an earlier request}
-            400: {description: a field is missing or malformed}
-            401: {description: unknown channel token}
-            413: {description: body too large}
+                  $ref: '#/components/schemas/IntakeReport'
         """
         def build():
             data = self._json(IntakeSchema)
@@ -188,11 +194,6 @@ class IntakeApi(BaseApi):
             content:
               message/rfc822:
                 schema: {type: string, format: binary}
-          responses:
-            201: {description: ticket created}
-            200: {description: threaded onto a ticket, merged, or ignored}
-            400: {description: not an e-mail}
-            413: {description: message too large}
         """
         def build():
             self._channel_allowed("email")
@@ -215,20 +216,7 @@ class IntakeApi(BaseApi):
             content:
               application/json:
                 schema:
-                  type: object
-                  required: [serial_number, fault_code, severity]
-                  properties:
-                    serial_number: {type: string}
-                    fault_code: {type: string}
-                    severity: {type: string, enum: [info, warning, critical]}
-                    occurred_at: {type: string, format: date-time}
-                    message: {type: string}
-                    alarm_id: {type: string}
-                    recovered: {type: boolean}
-          responses:
-            201: {description: ticket created}
-            200: {description: counted on or recovered on the open alarm ticket}
-            400: {description: a field is missing or malformed}
+                  $ref: '#/components/schemas/IotAlarm'
         """
         def build():
             self._channel_allowed("iot")
@@ -253,18 +241,7 @@ class IntakeApi(BaseApi):
             content:
               application/json:
                 schema:
-                  type: object
-                  required: [caller, call_id]
-                  properties:
-                    caller: {type: string}
-                    call_id: {type: string}
-                    customer_name: {type: string}
-                    transcript: {type: string}
-                    serial_number: {type: string}
-          responses:
-            201: {description: ticket created}
-            200: {description: merged, or a retry}
-            400: {description: a field is missing or malformed}
+                  $ref: '#/components/schemas/CallRecord'
         """
         def build():
             self._channel_allowed("phone")
@@ -291,9 +268,6 @@ class IntakeApi(BaseApi):
             name: phone
             required: true
             schema: {type: string}
-          responses:
-            200: {description: the caller card; customer is null for an unknown number}
-            400: {description: not a phone number}
         """
         phone = request.args.get("phone", "")
         card = recognise.caller_card(db.session, phone, now=utcnow())
@@ -302,6 +276,3 @@ class IntakeApi(BaseApi):
             return self.response(400, message=_("%(value)s is not a phone number.", value=phone), field="phone")
         return self.response(200, **card)
 
-
-def _iso(value):
-    return value.isoformat() if value is not None else None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.models import Asset, Customer, CustomerContact
 from app.services import settings
 from app.services.contacts import normalize_email, normalize_phone
-from app.timeutil import to_local
+from app.timeutil import iso_utc, to_local
 
 # Serial numbers and model numbers: letters and digits (and dashes), at least one digit, 6–30 long.
 _CODE = re.compile(r"(?<![A-Za-z0-9-])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{5,29}(?![A-Za-z0-9-])")
@@ -161,5 +161,5 @@ def caller_card(session: Session, phone: str | None, *, now: datetime) -> dict:
                                                    Ticket.status.in_(st.OPEN_STATUSES))
                               .order_by(Ticket.created_at.desc()).limit(20))
     card["open_tickets"] = [{"id": t.id, "number": t.number, "status": t.status, "status_label": str(st.label(t.status)),
-                             "subject": t.subject, "created_at": t.created_at.isoformat()} for t in tickets]
+                             "subject": t.subject, "created_at": iso_utc(t.created_at)} for t in tickets]
     return card
