@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from app.models import Engineer, Ticket, User
 from app.services import tickets
+from tests.conftest import flashes
 from tests.helpers import NOW, engineer_of, new_ticket, other_engineer
 
 
@@ -158,3 +159,21 @@ def test_malformed_writes_are_refused_naming_each_field_in_the_callers_language(
                                            "latitude": ["Between -90 and 90, please."]}
     assert client.get("/api/v1/part/26121141827011876340", headers=warehouse).status_code == 404
     assert client.get("/api/v1/ticket/?q=-3.1e%2B16", headers=manager).status_code == 400
+
+
+def test_a_customer_with_tickets_cannot_be_deleted_on_either_database(client, api_token, login_as, session):
+    """SQLite enforced no foreign key: deleting a customer left their tickets pointing at nobody."""
+    from app.models import Customer
+
+    customer = Customer(name="有工单的客户", phone="13911112222")
+    session.add(customer)
+    session.commit()
+    ticket = new_ticket(session, customer=customer)
+    customer_id, ticket_id = customer.id, ticket.id
+    response = client.delete(f"/api/v1/customer/{customer_id}", headers=api_token("manager"))
+    assert response.status_code == 409 and response.get_json()["message"]
+    page = login_as("manager").post(f"/customerview/delete/{customer_id}", follow_redirects=True)
+    assert "仍有其他记录引用此记录，不能删除" in flashes(page.get_data(as_text=True))  # FAB said nothing at all
+    session.expire_all()
+    assert session.get(Customer, customer_id) is not None
+    assert session.get(Ticket, ticket_id).customer_id == customer_id

@@ -1,12 +1,14 @@
 """The one data interface the console's views use."""
 import re
+from contextlib import contextmanager
 
-from flask_babel import format_number, gettext as _
+from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.filters import FilterStartsWith, SQLAFilterConverter, get_field_setup_query
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import is_column_dotted
-
+from flask_babel import format_number, gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 
@@ -48,6 +50,20 @@ class AtLeast(int):
         return _("more than %(count)s", count=format_number(int(self)))
 
 
+@contextmanager
+def _saying_why_not():
+    """FAB turns a refused delete into an exception without a message, and flashes that empty message: a
+    manager deleting a customer who has tickets saw nothing happen. The database refuses it (a ticket still
+    refers to the customer); the page now says so."""
+    try:
+        yield
+    except DatabaseException as exc:
+        if isinstance(exc.__cause__, IntegrityError):
+            raise DatabaseException(_("Other records still refer to this one; it cannot be deleted.")) \
+                from exc.__cause__
+        raise
+
+
 class FormInterface(SQLAInterface):
     """FAB marks every NOT NULL column required, which for a checkbox means it can never be left unticked
     (an unticked box sends nothing). A boolean always has a value, so it is never "missing".
@@ -73,6 +89,14 @@ class FormInterface(SQLAInterface):
         limited = inner.with_entities(pk).order_by(None).limit(COUNT_CAP + 1).subquery()
         count = self.session.scalar(select(func.count()).select_from(limited))
         return AtLeast(COUNT_CAP) if count > COUNT_CAP else count
+
+    def delete(self, item, commit: bool = True) -> None:
+        with _saying_why_not():
+            super().delete(item, commit)
+
+    def delete_all(self, items) -> None:
+        with _saying_why_not():
+            super().delete_all(items)
 
     def is_nullable(self, col_name: str) -> bool:
         return self.is_boolean(col_name) or super().is_nullable(col_name)
