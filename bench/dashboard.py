@@ -10,8 +10,10 @@ one resolved ticket in eleven, ratings for a third of the closed tickets with lo
 weekly shifts for the engineers and a hands-on stretch for every resolved ticket. PostgreSQL is then vacuumed and
 analysed (what autovacuum does on a live system).
 
-Times each chart's query for the last 30 and the last 365 days, for all teams and for one team, then the page a
-manager opens (in process, through the WSGI app) and each chart's Excel export.
+Times each chart's query for the last 30 and the last 365 days, for all teams and for one team, then the requests a
+manager's browser makes (in process, through the WSGI app): the page's frame and each query's figures (the page asks
+for them all at once and draws each chart as it comes; bench/scale.py times the whole page over HTTP), and two
+charts' Excel exports.
 `--instance DIR` keeps the SQLite file there and `--reuse` measures an existing one again without seeding.
 """
 import argparse
@@ -149,19 +151,24 @@ def main():
     client = app.test_client()
     response = client.post("/login/", data={"username": "manager", "password": "demo-mgr-2026"})
     assert response.status_code == 302, "manager login failed"
-    print(f"\nwhole page and exports (in process), ms (p50 / p95 of {args.repeat})")
+    from app.services import analytics_charts
+
+    print(f"\nthe page's requests and exports (in process), ms (p50 / p95 of {args.repeat})")
     for label, days in (("30 d", 30), ("365 d", 365)):
         first, last = analytics.default_period(now, tz, days)
         query = f"from={first.isoformat()}&to={last.isoformat()}"
-        for what, url_ in (("page, all teams", f"/dashboard/?{query}"),
-                           ("page, one team", f"/dashboard/?{query}&team={team_id}"),
-                           ("export volume by day", f"/dashboard/export/volume_day?{query}"),
-                           ("export engineers", f"/dashboard/export/engineers?{query}")):
+        requests_ = [("page frame", f"/dashboard/?{query}")]
+        requests_ += [(f"figures: {group}", f"/dashboard/data/{group}?{query}") for group in analytics_charts.GROUPS]
+        requests_ += [(f"figures: {group}, one team", f"/dashboard/data/{group}?{query}&team={team_id}")
+                      for group in analytics_charts.GROUPS]
+        requests_ += [("export volume by day", f"/dashboard/export/volume_day?{query}"),
+                      ("export engineers", f"/dashboard/export/engineers?{query}")]
+        for what, url_ in requests_:
             def get():
                 result = client.get(url_)
                 assert result.status_code == 200, (url_, result.status_code)
             p50, p95 = timed(get, args.repeat)
-            print(f"{label:>6} {what:<24} {p50:8.1f} / {p95:7.1f}")
+            print(f"{label:>6} {what:<32} {p50:8.1f} / {p95:7.1f}")
 
 
 def _seed(app, url, tickets):

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import threading
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -167,6 +168,25 @@ def login_as(app):
         return login(app.test_client(), username)
 
     return _login
+
+
+STRONG_PASSWORD = "Kettle-7-Lamp"  # meets the password policy
+
+
+@pytest.fixture
+def new_login(app):
+    """A clerk login of its own, made outside any request: locking it, or reading its audit trail, disturbs no
+    other test."""
+    from app.services.roles import CLERK
+
+    def make(password=STRONG_PASSWORD):
+        name = f"tmp{uuid.uuid4().hex[:8]}"
+        with app.app_context():
+            sm = app.appbuilder.sm
+            assert sm.add_user(name, "测试", "临时", f"{name}@example.com", sm.find_role(CLERK), password=password)
+        return name
+
+    return make
 
 
 @pytest.fixture

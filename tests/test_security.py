@@ -13,9 +13,9 @@ from app.extensions import db
 from app.models import LoginLock, User
 from app.services import demo, passwords
 from app.services.roles import CLERK
-from tests.conftest import ADMIN_PASSWORD, PASSWORDS, flashes, login, make_app
+from tests.conftest import STRONG_PASSWORD, ADMIN_PASSWORD, PASSWORDS, flashes, login, make_app
 
-STRONG = "Kettle-7-Lamp"
+STRONG = STRONG_PASSWORD
 LOCKED = "登录已被锁定"
 INVALID = "无效的用户名或密码"
 
@@ -28,20 +28,6 @@ def header_values(response):
 
 def directives(policy: str) -> dict:
     return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
-
-
-@pytest.fixture
-def new_login(app):
-    """A clerk login of its own, so that locking it disturbs no other test."""
-    def make(password=STRONG):
-        name = f"sec{uuid.uuid4().hex[:8]}"
-        with app.app_context():
-            sm = app.appbuilder.sm
-            user = sm.add_user(name, "测试", "安全", f"{name}@example.com", sm.find_role(CLERK), password=password)
-            assert user
-        return name
-
-    return make
 
 
 @pytest.fixture
