@@ -85,6 +85,11 @@ IMPORT_MAX_KB = int(_env("IMPORT_MAX_KB", "20480"))
 PORTAL_MAX_PHOTOS = int(_env("PORTAL_MAX_PHOTOS", "5"))
 PORTAL_MAX_PHOTO_KB = int(_env("PORTAL_MAX_PHOTO_KB", "8192"))
 RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+# When that storage is down or mistyped (app/limit_storage.py) the app still starts and answers: every limit
+# keeps applying, counted in each process's memory, until the storage answers again (checked every few
+# seconds); without the fallback the limits are not applied meanwhile (swallowed), without either a 500.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+RATELIMIT_SWALLOW_ERRORS = _env_bool("RATELIMIT_SWALLOW_ERRORS", True)
 # How many reverse proxies (nginx…) stand in front: their X-Forwarded-For names the client. 0: none.
 PROXY_FIX_HOPS = int(_env("PROXY_FIX_HOPS", "0"))
 RATELIMIT_HEADERS_ENABLED = True

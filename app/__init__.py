@@ -45,6 +45,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app import security
 
     security.configure(app)
+    from app import limit_storage
+
+    limit_storage.configure(app)  # before AppBuilder: its Flask-Limiter takes the storage as configured
     audit.set_context_source(security.audit_actor)
 
     from app import models  # noqa: F401  (every table on Model.metadata before AppBuilder starts)

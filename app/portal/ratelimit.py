@@ -1,10 +1,11 @@
 """Rate limits for the portal, counted with the `limits` library (what Flask-Limiter is built on) so the
 portal decides what counts: every post from an address, but only the *failed* look-ups of a ticket number.
-Storage is RATELIMIT_STORAGE_URI: memory per process by default, Redis to share between web workers."""
+Storage is RATELIMIT_STORAGE_URI: memory per process by default, Redis to share between web workers and
+machines; while Redis does not answer they are counted in the process's memory (app.limit_storage)."""
 from flask import current_app, request
 from limits import parse_many
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+
+from app.limit_storage import SharedLimiter
 
 # Which config key holds each limit.
 LIMITS = {"submit": "PORTAL_SUBMIT_LIMIT", "track": "PORTAL_TRACK_LIMIT", "number": "PORTAL_NUMBER_LIMIT",
@@ -13,8 +14,7 @@ LIMITS = {"submit": "PORTAL_SUBMIT_LIMIT", "track": "PORTAL_TRACK_LIMIT", "numbe
 
 class PortalLimits:
     def __init__(self, app):
-        self.storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
-        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.limiter = SharedLimiter(app.config)
         self.items = {name: parse_many(app.config[key]) for name, key in LIMITS.items()}
 
     def hit(self, name: str, key: str) -> bool:
@@ -27,7 +27,7 @@ class PortalLimits:
         return all(self.limiter.test(item, name, key) for item in self.items[name])
 
     def reset(self) -> None:
-        self.storage.reset()
+        self.limiter.reset()
 
 
 def install(app) -> PortalLimits:
