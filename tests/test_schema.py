@@ -61,3 +61,22 @@ def test_init_is_idempotent_and_keeps_admin_edits(app):
         assert db.session.query(Category).filter_by(code="fault").one().name_zh == "设备故障"
         db.session.query(Category).filter_by(code="fault").one().name_zh = "故障报修"
         db.session.commit()
+
+
+def test_the_open_queue_index_covers_exactly_the_open_statuses(app):
+    """PostgreSQL uses migration 0017's partial index for 在办工单 only while its condition lists the statuses
+    the list asks for: a change to OPEN_STATUSES needs a migration that rebuilds the index."""
+    import importlib.util
+    import os
+
+    from app.services import status as st
+
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations", "versions",
+                        "0017_open_queue_index.py")
+    spec = importlib.util.spec_from_file_location("migration_0017", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.OPEN_STATUSES == tuple(sorted(st.OPEN_STATUSES))
+    with app.app_context():
+        names = {i["name"] for i in inspect(db.engine).get_indexes("ticket")}
+    assert (migration.NAME in names) == (app.config["DB_KIND"] == "postgresql")

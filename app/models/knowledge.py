@@ -78,10 +78,11 @@ class TicketSearch(Model):
 
 
 # Indexes only one database has, made by their migrations and not in the models: the full-text index of
-# resolved tickets on PostgreSQL (0011: an expression GIN index) and the phone-prefix indexes (0015:
-# varchar_pattern_ops, which LIKE 'prefix%' can walk whatever the database's collation).
+# resolved tickets on PostgreSQL (0011: an expression GIN index), the phone-prefix indexes (0015:
+# varchar_pattern_ops, which LIKE 'prefix%' can walk whatever the database's collation) and the open-ticket
+# queue's partial index (0017).
 DATABASE_ONLY_INDEXES = frozenset({"ix_ticket_search_terms_fts", "ix_ticket_contact_phone_prefix",
-                                   "ix_customer_phone_prefix"})
+                                   "ix_customer_phone_prefix", "ix_ticket_open_resolution_due"})
 
 
 def schema_names(name, type_, parent_names) -> bool:

@@ -331,9 +331,14 @@ def customer_messages(session: Session, ticket_id: int) -> list[dict]:
             for event, channel, address, state, created_at, sent_at, next_at, error in rows]
 
 
-def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user_id, Notification.channel == "inapp", Notification.read_at.is_(None))) or 0
+def unread_count(session: Session, user_id: int, *, at_most: int | None = None) -> int:
+    """The user's unread in-app messages; with `at_most`, counted no further than one past it (the bell on every
+    page: a manager with tens of thousands unread — escalations pile up — made every page count them)."""
+    unread = select(Notification.id).where(
+        Notification.user_id == user_id, Notification.channel == "inapp", Notification.read_at.is_(None))
+    if at_most is not None:
+        unread = unread.limit(at_most + 1)
+    return session.scalar(select(func.count()).select_from(unread.subquery())) or 0
 
 
 def mark_read(session: Session, user_id: int, *, now: datetime, ids=None) -> int:

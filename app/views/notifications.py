@@ -308,9 +308,14 @@ class PreferenceView(SimpleFormView):
         flash(_("Your notification channels are saved."), "success")
 
 
+BELL_SHOWN = 99  # the bell says "99+" beyond this
+
+
 def unread_notifications():
-    """For the bell in the navigation bar: None when nobody is logged in."""
+    """For the bell in the navigation bar: the unread count as the badge shows it ("99+" beyond BELL_SHOWN), ""
+    when there is none, None when nobody is logged in."""
     user = getattr(g, "user", None)
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return notify.unread_count(db.session, user.id)
+    count = notify.unread_count(db.session, user.id, at_most=BELL_SHOWN)
+    return f"{BELL_SHOWN}+" if count > BELL_SHOWN else (str(count) if count else "")
