@@ -185,12 +185,28 @@ def _permissions_by_role(session) -> dict[int, list[str]]:
             for role in session.query(Role).options(selectinload(Role.permissions))}
 
 
+def _register_permissions(appbuilder, sm) -> None:
+    """Every view's permissions and every menu entry's, each given to Admin — what FAB's
+    `add_permissions(update_perms=True)` does, but once per name. FAB registers view by view and removes from a
+    name what the view at hand lacks: where several views share a permission name (the console's list and its
+    REST resource, a menu entry named like its view) each pass tried to remove the others' and logged "Refused to
+    delete permission view" a dozen times on every `init`."""
+    wanted: dict[str, set[str]] = {}
+    for view in appbuilder.baseviews:
+        if view.base_permissions:
+            wanted.setdefault(view.class_permission_name, set()).update(view.base_permissions)
+    for category in appbuilder.menu.get_list():
+        for name in [category.name] + [item.name for item in category.childs if item.name != "-"]:
+            wanted.setdefault(name, set()).add("menu_access")
+    for name, permissions in wanted.items():
+        sm.add_permissions_view(sorted(permissions), name)
+
+
 def _sync(appbuilder, sm, session) -> list[tuple[str, str, str]]:
     for name in (ADMIN, "Public") + STAFF_ROLES[1:]:
         if sm.find_role(name) is None:
             sm.add_role(name)
-    # Registers every view's permissions and menus, and gives them all to Admin.
-    appbuilder.add_permissions(update_perms=True)
+    _register_permissions(appbuilder, sm)
 
     by_key = {
         (pv.permission.name, pv.view_menu.name): pv
