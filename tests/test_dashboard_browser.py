@@ -114,3 +114,36 @@ def test_a_chart_whose_figures_fail_to_come_offers_to_try_again(app, browser, se
     assert page.inner_text("[data-kpi='csat'] .dash-kpi-value").startswith("3.67")
     assert not errors, errors
     context.close()
+
+
+def test_names_in_a_charts_tooltip_are_shown_as_text(app, session, browser, server, world):
+    """ECharts writes its tooltip as HTML, and the names in it are the company's own text (a team, a product,
+    an engineer): markup in one is shown, not made into elements."""
+    from app.models import Team
+
+    team = session.get(Team, world.team)
+    plain = team.name_zh
+    team.name_zh = '<b id="xss-team">报表一组</b>'
+    session.commit()
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(f"{server}/login/")
+        page.fill("#username", "manager")
+        page.fill("#password", PASSWORDS["manager"])
+        page.click("[type=submit]")
+        page.goto(f"{server}/dashboard/?from=2019-06-11&to=2019-06-12&team={world.team}")
+        page.wait_for_selector("#chart-sla_team[data-rendered='1'] canvas")
+        page.locator("#chart-sla_team").scroll_into_view_if_needed()
+        x, y = page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('chart-sla_team'))
+            .convertToPixel({seriesIndex: 0}, [0, 30])""")
+        box = page.locator("#chart-sla_team canvas").first.bounding_box()
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=5)
+        page.wait_for_function("() => document.getElementById('chart-sla_team').innerText.includes('报表一组')")
+        assert '<b id="xss-team">报表一组</b>' in page.inner_text("#chart-sla_team")
+        assert page.locator("#xss-team").count() == 0
+        context.close()
+    finally:
+        team = session.get(Team, world.team)
+        team.name_zh = plain
+        session.commit()

@@ -10,6 +10,8 @@
   var locale = payload.locale === "en" ? "EN" : "ZH";
   var instances = [];
 
+  var escape = window.echarts.format.encodeHTML;
+
   function valueText(value, unit) {
     if (value === null || value === undefined) { return "—"; }
     return unit === "%" ? value + "%" : unit === "h" ? value + " h" : String(value);
@@ -19,12 +21,13 @@
     return {
       trigger: "axis",
       axisPointer: { type: chart.type === "line" ? "line" : "shadow" },
+      // ECharts shows the tooltip as HTML: the names in it (teams, products, engineers) are people's text.
       formatter: function (items) {
         if (!items.length) { return ""; }
-        var lines = [items[0].axisValueLabel];
+        var lines = [escape(items[0].axisValueLabel)];
         items.forEach(function (item) {
           var series = chart.series[item.seriesIndex];
-          var text = item.marker + series.name + ": " + valueText(item.value, series.unit);
+          var text = item.marker + escape(series.name) + ": " + escape(valueText(item.value, series.unit));
           if (chart.breached) {  // SLA: the share, and how many tickets broke the deadline
             var key = ["response", "resolution"][item.seriesIndex];
             text += " (" + chart.breached[key][item.dataIndex] + " " + payload.labels.breached + ")";
