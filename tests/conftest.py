@@ -275,6 +275,14 @@ def browser():
     assert violations == [], "the Content-Security-Policy refused:\n" + "\n".join(violations)
 
 
+def sign_in(page, server: str, username: str) -> None:
+    """Log a browser tab in through the login form (a demo login or the admin)."""
+    page.goto(f"{server}/login/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORDS[username])
+    page.click("[type=submit]")
+
+
 @pytest.fixture
 def server(app):
     with serving(app) as url:

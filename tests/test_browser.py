@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from tests.conftest import ARTIFACTS, PASSWORDS
+from tests.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -12,10 +12,7 @@ def logged_in_page(browser, server, username):
     """A Chinese-speaking user's browser tab, logged in, on the home page."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page.goto(f"{server}/login/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORDS[username])
-    page.click("[type=submit]")
+    sign_in(page, server, username)
     page.wait_for_selector("#open-counts")
     return page
 

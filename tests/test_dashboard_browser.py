@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Ticket
 from tests import dashboard_world
-from tests.conftest import ARTIFACTS, PASSWORDS
+from tests.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +40,7 @@ def test_a_manager_reads_the_dashboards_and_clicks_through_to_the_tickets(app, s
             if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
     page.on("request", lambda request: requests.append(request.url))
 
-    page.goto(f"{server}/login/")
-    page.fill("#username", "manager")
-    page.fill("#password", PASSWORDS["manager"])
-    page.click("[type=submit]")
+    sign_in(page, server, "manager")
     page.goto(f"{server}/dashboard/?from=2019-06-11&to=2019-06-12&team={world.team}")
     for chart in CHARTS:
         page.wait_for_selector(f"#chart-{chart}[data-rendered='1'] canvas")
@@ -88,10 +85,7 @@ def test_a_chart_whose_figures_fail_to_come_offers_to_try_again(app, browser, se
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server}/login/")
-    page.fill("#username", "manager")
-    page.fill("#password", PASSWORDS["manager"])
-    page.click("[type=submit]")
+    sign_in(page, server, "manager")
     broken = {"on": True}
 
     def ratings(route):
@@ -128,10 +122,7 @@ def test_names_in_a_charts_tooltip_are_shown_as_text(app, session, browser, serv
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         page = context.new_page()
-        page.goto(f"{server}/login/")
-        page.fill("#username", "manager")
-        page.fill("#password", PASSWORDS["manager"])
-        page.click("[type=submit]")
+        sign_in(page, server, "manager")
         page.goto(f"{server}/dashboard/?from=2019-06-11&to=2019-06-12&team={world.team}")
         page.wait_for_selector("#chart-sla_team[data-rendered='1'] canvas")
         page.locator("#chart-sla_team").scroll_into_view_if_needed()

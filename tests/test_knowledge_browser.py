@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import KbArticle
-from tests.conftest import ARTIFACTS, PASSWORDS
+from tests.conftest import ARTIFACTS, sign_in
 from tests.test_knowledge import resolved, tag
 
 pytestmark = pytest.mark.browser
@@ -40,10 +40,7 @@ def test_a_customer_typing_a_problem_is_offered_the_article(app, browser, server
 
 def login(browser, server, username):
     page = browser.new_context(locale="zh-CN").new_page()
-    page.goto(f"{server}/login/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORDS[username])
-    page.click("[type=submit]")
+    sign_in(page, server, username)
     return page
 
 

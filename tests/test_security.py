@@ -13,7 +13,9 @@ from app.extensions import db
 from app.models import LoginLock, User
 from app.services import demo, passwords
 from app.services.roles import CLERK
-from tests.conftest import STRONG_PASSWORD, ADMIN_PASSWORD, PASSWORDS, flashes, login, make_app
+from tests.conftest import (
+    ADMIN_PASSWORD, PASSWORDS, STRONG_PASSWORD, flashes, login, make_app, sign_in,
+)
 
 STRONG = STRONG_PASSWORD
 LOCKED = "登录已被锁定"
@@ -370,10 +372,7 @@ def test_the_remember_cookie_is_as_guarded_as_the_session_cookie(app, https_app)
 @pytest.mark.browser
 def test_the_admins_pages_run_their_scripts_under_the_policy(app, browser, server):
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page.goto(f"{server}/login/")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORDS["admin"])
-    page.click("[type=submit]")
+    sign_in(page, server, "admin")
     page.wait_for_selector("#open-counts")
     # Swagger UI: FAB's bundle, and an inline script that starts it (with the response's nonce).
     page.goto(f"{server}/swagger/v1")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Customer
-from tests.conftest import ARTIFACTS, PASSWORDS
+from tests.conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,10 +37,7 @@ def test_a_manager_imports_customers_and_follows_the_progress(app, session, brow
     good = workbook(tmp_path, "经销商客户.xlsx", rows)
 
     page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page.goto(f"{server}/login/")
-    page.fill("#username", "manager")
-    page.fill("#password", PASSWORDS["manager"])
-    page.click("[type=submit]")
+    sign_in(page, server, "manager")
     page.goto(f"{server}/customerview/list/")
     page.click("#import-link")
     page.wait_for_selector("#import-form")

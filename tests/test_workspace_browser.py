@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.models import ResolutionCode, Ticket
 from app.services import status as st
-from tests.conftest import ARTIFACTS, PASSWORDS
+from tests.conftest import ARTIFACTS, sign_in
 from tests.helpers import engineer_of
 from tests.test_field import NEAR, located_customer
 from tests.portal_world import customer_ticket
@@ -27,10 +27,7 @@ def test_an_engineer_works_a_ticket_from_a_phone(app, session, browser, server):
                                   locale="zh-CN", geolocation={"latitude": NEAR[0] + 0.0005, "longitude": NEAR[1]},
                                   permissions=["geolocation"])
     page = context.new_page()
-    page.goto(f"{server}/login/")
-    page.fill("#username", "engineer")
-    page.fill("#password", PASSWORDS["engineer"])
-    page.click("[type=submit]")
+    sign_in(page, server, "engineer")
     page.goto(f"{server}/workspace/")
     page.wait_for_selector(f"[data-number='{ticket.number}']")
     page.screenshot(path=os.path.join(ARTIFACTS, f"workspace-list-{kind}.png"), full_page=True)
