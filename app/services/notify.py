@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.models.notify import PENDING, SENT, SKIPPED
 from app.services import settings
+from app.services.counting import count_up_to
 from app.services.notify_templates import CUSTOMER, audience
 from app.timeutil import from_local, to_local
 
@@ -337,7 +338,7 @@ def unread_count(session: Session, user_id: int, *, at_most: int | None = None) 
     unread = select(Notification.id).where(
         Notification.user_id == user_id, Notification.channel == "inapp", Notification.read_at.is_(None))
     if at_most is not None:
-        unread = unread.limit(at_most + 1)
+        return count_up_to(session, unread, at_most)
     return session.scalar(select(func.count()).select_from(unread.subquery())) or 0
 
 

@@ -7,10 +7,10 @@ from flask_appbuilder.models.sqla.filters import FilterStartsWith, SQLAFilterCon
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import is_column_dotted
 from flask_babel import format_number, gettext as _
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.services.counting import count_up_to
 
 # Columns of digits (phone numbers) that clerks look up by their first digits.
 PREFIX_COLUMNS = frozenset({"contact_phone", "phone"})
@@ -82,12 +82,10 @@ class FormInterface(SQLAInterface):
         return query.options(*self._load) if self._load else query
 
     def query_count(self, query, filters=None, select_columns=None):
-        """The rows that match, up to COUNT_CAP + 1: the database stops looking there (no ORDER BY, so it takes
-        any index the filters allow, or the table in its own order)."""
+        """The rows that match, counted up to COUNT_CAP + 1."""
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
         pk = getattr(self.obj, self.get_pk_name())
-        limited = inner.with_entities(pk).order_by(None).limit(COUNT_CAP + 1).subquery()
-        count = self.session.scalar(select(func.count()).select_from(limited))
+        count = count_up_to(self.session, inner.with_entities(pk).statement, COUNT_CAP)
         return AtLeast(COUNT_CAP) if count > COUNT_CAP else count
 
     def delete(self, item, commit: bool = True) -> None:
